@@ -1,0 +1,70 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+FLASK := $(VENV)/bin/flask --app wsgi
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: run serve setup test test-sqlite test-pg translations i18n migrate demo lint clean bench
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e ".[test]"
+	@touch $@ $(VENV)/.run-installed
+
+translations: | $(VENV)/bin/python
+	$(VENV)/bin/pybabel compile -d lms/translations
+
+## i18n: extract messages, update catalogues, fill zh_CN (source language); en is translated by hand
+i18n: $(VENV)/.test-installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o lms/translations/messages.pot lms
+	$(VENV)/bin/pybabel update -N --no-location -i lms/translations/messages.pot -d lms/translations
+	$(PY) -m lms.i18n_catalog fill-source lms/translations/zh_CN/LC_MESSAGES/messages.po
+	$(PY) -m lms.i18n_catalog report lms/translations/en/LC_MESSAGES/messages.po
+
+instance/config.py: | $(VENV)/bin/python
+	$(PY) -m lms.keys instance/config.py
+
+migrate: $(VENV)/.run-installed instance/config.py
+	$(FLASK) db upgrade
+
+demo: migrate translations
+	$(FLASK) lms demo --skip-if-loaded
+
+setup: demo
+
+run: setup
+	@$(FLASK) lms demo-logins
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: $(VENV)/.test-installed translations
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-pg
+
+test-sqlite:
+	@echo "== test suite on SQLite =="
+	$(PY) -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+test-pg:
+	@if $(PY) -m lms.pgcheck "$(PG_TEST_URL)"; then \
+	  echo "== test suite on PostgreSQL =="; \
+	  LMS_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PY) -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then echo "PostgreSQL is required on CI but not reachable at $(PG_TEST_URL)"; exit 1; \
+	else echo "SKIPPED the PostgreSQL run: no server at $(PG_TEST_URL) (start PostgreSQL to run it)"; fi
+
+lint: $(VENV)/.test-installed
+	$(PIP) install --quiet ruff
+	$(VENV)/bin/ruff check lms tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,125 @@
+"""minzheng-lms: training and assessment for grassroots civil-affairs workers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lms.config import PROFILES, check_production, env_overrides
+from lms import extensions as ext
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    langs = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    if session.get("lang") in langs:
+        return session["lang"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
+    profile = os.environ.get("LMS_PROFILE") or (config or {}).get("PROFILE") or "dev"
+    app.config.from_object(PROFILES[profile])
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(env_overrides())
+    if config:
+        app.config.update(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+            Path(app.instance_path) / "lms.sqlite3")
+    if not app.config.get("UPLOAD_DIR"):
+        app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
+    if not app.config.get("SECRET_KEY") and profile == "dev":
+        app.config["SECRET_KEY"] = "dev-insecure-run-make-run-to-generate-keys"
+    check_production(app.config)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Wire the application: config, extensions, blueprints, CLI, and the startup route check."""
+    app = Flask(__name__, instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(
+        Path(__file__).resolve().parent.parent / "instance"), instance_relative_config=True)
+    _configure(app, config)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=_select_locale)
+    ext.login_manager.init_app(app)
+    _wire_engine(app)
+    _wire_web(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from lms.auth.access import check_routes
+
+    check_routes(app)
+    return app
+
+
+def _wire_engine(app: Flask) -> None:
+    from lms.db import install_sqlite_pragmas
+
+    with app.app_context():
+        install_sqlite_pragmas(ext.db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def _wire_web(app: Flask) -> None:
+    from lms.auth.services import resolve_session
+    from lms.db import utcnow
+    from lms.web import errors, templating
+    from lms.web.guard import enforce_access, start_request
+    from lms.web.headers import add_security_headers
+
+    ext.login_manager.login_view = "auth.login"
+    ext.login_manager.session_protection = None  # the server-side session row is the protection
+
+    @ext.login_manager.user_loader
+    def _load(token: str):  # noqa: ANN202
+        return resolve_session(token, now=utcnow())
+
+    app.before_request(start_request)
+    app.before_request(enforce_access)
+    app.after_request(add_security_headers)
+
+    @app.after_request
+    def _commit_session_touch(response):  # noqa: ANN001, ANN202
+        # GET requests may refresh a session's last_seen_at; commit that small write.
+        from lms.auth.models import UserSession
+
+        dirty = ext.db.session.dirty
+        if request.method == "GET" and dirty and all(isinstance(o, UserSession) for o in dirty):
+            ext.db.session.commit()
+        return response
+
+    errors.register(app)
+    templating.register(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lms.admin.views import bp as admin_bp
+    from lms.auth.views import bp as auth_bp
+    from lms.org.views import bp as org_bp
+    from lms.web.views import bp as web_bp
+
+    for bp in (web_bp, auth_bp, org_bp, admin_bp):
+        app.register_blueprint(bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from lms.cli import lms_cli
+    from lms.org.cli import org_cli
+
+    app.cli.add_command(lms_cli)
+    app.cli.add_command(org_cli)

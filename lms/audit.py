@@ -1,0 +1,177 @@
+"""Append-only, hash-chained audit log (security R36–R38).
+
+Each entry stores ``hash = HMAC(AUDIT_KEY, prev_hash ‖ canonical(row))``. The key lives outside
+the database, database triggers refuse UPDATE and DELETE, and ``verify_chain`` names the first
+entry whose content or link no longer matches. Services call ``record``; nobody edits entries.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import DDL, ForeignKey, String, Text, event, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.db import UTCDateTime, utcnow
+from lms.extensions import db
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    request_id: str | None = None
+    ip: str | None = None
+
+
+#: Set by the web layer per request (request id, client IP); CLI leaves the default.
+audit_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
+    "audit_context", default=AuditContext()
+)
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: Username at the time (kept even if the account is renamed).
+    actor_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(30))
+    object_id: Mapped[int | None]
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    #: Canonical JSON of the details (sorted keys).
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    ip: Mapped[str | None] = mapped_column(String(45))
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return json.loads(self.data)
+
+
+_SQLITE_GUARDS = [
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+]
+_PG_GUARDS = [
+    "CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION 'audit log is append-only'; END; $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()",
+]
+#: Also run by the migration that creates the table.
+APPEND_ONLY_DDL = {"sqlite": _SQLITE_GUARDS, "postgresql": _PG_GUARDS}
+
+for _dialect, _stmts in APPEND_ONLY_DDL.items():
+    for _stmt in _stmts:
+        event.listen(AuditEntry.__table__, "after_create", DDL(_stmt).execute_if(dialect=_dialect))
+
+
+def canonical(entry: Any) -> bytes:
+    fields = [
+        entry.id, entry.at.isoformat(), entry.actor_id, entry.actor_name, entry.action,
+        entry.object_type, entry.object_id, entry.org_unit_id, entry.data, entry.ip,
+        entry.request_id,
+    ]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _mac(key: str, prev_hash: str, entry: Any) -> str:
+    return hmac.new(key.encode(), prev_hash.encode() + canonical(entry), hashlib.sha256).hexdigest()
+
+
+def _key() -> str:
+    key = current_app.config.get("AUDIT_KEY") or current_app.config["SECRET_KEY"]
+    return str(key)
+
+
+def _lock_chain() -> None:
+    """Serialise appenders: PostgreSQL advisory lock; SQLite writers already hold the write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(734201)"))
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: Any = None,
+    *,
+    org_unit_id: int | None = None,
+    now: datetime | None = None,
+    **data: Any,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (flush only)."""
+    _lock_chain()
+    last = db.session.execute(
+        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    ctx = audit_context.get()
+    if org_unit_id is None and obj is not None:
+        org_unit_id = getattr(obj, "org_unit_id", None)
+        if org_unit_id is None and obj.__class__.__name__ == "OrgUnit":
+            org_unit_id = obj.id
+    entry = AuditEntry(
+        id=(last.id + 1) if last else 1,
+        at=(now or utcnow()).replace(microsecond=0),
+        actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "username", None) or "system",
+        action=action,
+        object_type=obj.__class__.__name__ if obj is not None else None,
+        object_id=getattr(obj, "id", None) if obj is not None else None,
+        org_unit_id=org_unit_id,
+        data=json.dumps(data, ensure_ascii=False, sort_keys=True, default=str),
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+        prev_hash=last.hash if last else GENESIS,
+    )
+    entry.hash = _mac(_key(), entry.prev_hash, entry)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    entry_id: int
+    reason: str
+
+
+def iter_problems(batch: int = 2000) -> Iterator[ChainProblem]:
+    """Walk the chain in id order; yield every entry whose link or content is wrong."""
+    key = _key()
+    prev_hash, expected_id, last_id = GENESIS, 1, 0
+    while True:
+        table = AuditEntry.__table__
+        rows = db.session.execute(
+            select(table).where(table.c.id > last_id).order_by(table.c.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for e in rows:
+            if e.id != expected_id:
+                yield ChainProblem(e.id, f"missing entries before #{e.id}")
+            elif e.prev_hash != prev_hash:
+                yield ChainProblem(e.id, "link to the previous entry is broken")
+            elif not hmac.compare_digest(e.hash, _mac(key, e.prev_hash, e)):
+                yield ChainProblem(e.id, "content does not match its hash")
+            prev_hash, expected_id, last_id = e.hash, e.id + 1, e.id
+
+
+def verify_chain() -> ChainProblem | None:
+    """The first broken entry, or None when the whole chain verifies."""
+    return next(iter_problems(), None)

@@ -1,0 +1,170 @@
+"""Deny-by-default access: route markers, org scope, scoped loading (out of scope → 404).
+
+Every view carries an ``AccessRule`` set by ``@public``, ``@login_only`` or ``@requires``.
+``create_app`` refuses to start when a route has none, or has an ``*_id`` URL argument that is
+not loaded through the scope. The same ``Scope`` filters lists, exports and searches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy.orm import aliased
+
+from lms.auth.models import User
+from lms.auth.perms import ROLE_PERMS, Perm, Role
+from lms.errors import NotAllowed
+from lms.extensions import db
+from lms.i18n import _
+from lms.org.models import OrgUnit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROOT = "/"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The subtrees (materialized paths) in which an actor holds one permission."""
+
+    perm: Perm
+    paths: tuple[str, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.paths
+
+    @property
+    def is_global(self) -> bool:
+        return ROOT in self.paths
+
+    def covers(self, unit: OrgUnit | None) -> bool:
+        if unit is None:
+            return self.is_global
+        return any(unit.path.startswith(p) for p in self.paths)
+
+    def where(self, unit_path: Any) -> ColumnElement[bool]:
+        """SQL predicate for a column holding a unit path."""
+        if self.is_global:
+            return unit_path.is_not(None)
+        return or_(false(), *(unit_path.startswith(p, autoescape=True) for p in self.paths))
+
+
+def _minimal(paths: set[str]) -> tuple[str, ...]:
+    """Drop paths covered by another path in the set."""
+    ordered = sorted(paths, key=len)
+    kept: list[str] = []
+    for p in ordered:
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    return tuple(sorted(kept))
+
+
+def scope_for(user: User | None, perm: Perm) -> Scope:
+    if user is None or not user.is_active:
+        return Scope(perm, ())
+    paths = set()
+    for ra in user.roles:
+        if perm in ROLE_PERMS.get(Role(ra.role), frozenset()):
+            paths.add(ra.org_unit.path if ra.org_unit is not None else ROOT)
+    return Scope(perm, _minimal(paths))
+
+
+def can(user: User | None, perm: Perm, unit: OrgUnit | None = None) -> bool:
+    scope = scope_for(user, perm)
+    return not scope.is_empty if unit is None else scope.covers(unit)
+
+
+def ensure(user: User, perm: Perm, unit: OrgUnit | None) -> None:
+    """Service-level check, repeating the route check so CLI and imports are safe too."""
+    if not can(user, perm, unit):
+        raise NotAllowed(_("您没有在该单位执行此操作的权限。"))
+
+
+# ---------------------------------------------------------------- scoped loading
+
+class ScopedLoadError(LookupError):
+    """Raised when an object does not exist or lies outside the actor's scope (→ 404)."""
+
+
+def scoped_select(model: Any, scope: Scope) -> Select[Any]:
+    """``select(model)`` restricted to the scope; the model names its unit via ``org_unit_id``."""
+    if model is OrgUnit:
+        return select(OrgUnit).where(scope.where(OrgUnit.path))
+    unit = aliased(OrgUnit)
+    return select(model).join(unit, model.org_unit_id == unit.id).where(scope.where(unit.path))
+
+
+def get_in_scope(model: Any, obj_id: int, scope: Scope) -> Any:
+    obj = db.session.execute(scoped_select(model, scope).where(model.id == obj_id)).scalar()
+    if obj is None:
+        raise ScopedLoadError(model.__name__)
+    return obj
+
+
+# ---------------------------------------------------------------- route markers
+
+@dataclass(frozen=True)
+class AccessRule:
+    kind: str  # "public" | "login" | "perm"
+    perm: Perm | None = None
+    loads: dict[str, Any] = field(default_factory=dict)
+    #: Allowed while the user must change the password (logout, password change).
+    during_password_change: bool = False
+
+
+def public(fn: F) -> F:
+    fn.access_rule = AccessRule("public")  # type: ignore[attr-defined]
+    return fn
+
+
+def login_only(fn: F | None = None, *, during_password_change: bool = False) -> Any:
+    def wrap(f: F) -> F:
+        f.access_rule = AccessRule(  # type: ignore[attr-defined]
+            "login", during_password_change=during_password_change
+        )
+        return f
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def requires(perm: Perm, **loads: Any) -> Callable[[F], F]:
+    """Require *perm*; each ``name_id=Model`` URL argument is loaded through the scope.
+
+    The view receives ``name`` (the object) instead of ``name_id``; a missing or out-of-scope
+    object is a 404, the same answer as a nonexistent id.
+    """
+
+    def wrap(fn: F) -> F:
+        fn.access_rule = AccessRule("perm", perm, dict(loads))  # type: ignore[attr-defined]
+        return fn
+
+    return wrap
+
+
+def rule_of(view: Callable[..., Any]) -> AccessRule | None:
+    return getattr(view, "access_rule", None)
+
+
+class RouteCheckError(RuntimeError):
+    pass
+
+
+def check_routes(app: Any) -> None:
+    """Refuse to start with a route that declares no access or loads an id outside the scope."""
+    problems = []
+    for r in app.url_map.iter_rules():
+        if r.endpoint == "static":
+            continue
+        rule = rule_of(app.view_functions[r.endpoint])
+        if rule is None:
+            problems.append(f"{r.rule} ({r.endpoint}): no access rule")
+            continue
+        for arg in r.arguments:
+            if arg.endswith("_id") and arg not in rule.loads:
+                problems.append(f"{r.rule} ({r.endpoint}): {arg} not loaded through the scope")
+    if problems:
+        raise RouteCheckError("undeclared access:\n" + "\n".join(problems))

@@ -1,0 +1,62 @@
+"""Roles and permissions as code (reviewed in diffs, not stored as rows)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from lms.i18n import _l
+from lms.org.models import Level
+
+
+class Perm(StrEnum):
+    ORG_VIEW = "org.view"
+    ORG_MANAGE = "org.manage"
+    PERSON_VIEW = "person.view"
+    PERSON_MANAGE = "person.manage"
+    PERSON_REVEAL_ID = "person.reveal_id"
+    ACCOUNT_MANAGE = "account.manage"
+    QUOTA_VIEW = "quota.view"
+    AUDIT_VIEW = "audit.view"
+
+
+class Role(StrEnum):
+    TRAINER = "trainer"
+    HR = "hr"
+    UNIT_ADMIN = "unit_admin"
+    SYSTEM_ADMIN = "system_admin"
+    SECURITY_ADMIN = "security_admin"
+    AUDIT_ADMIN = "audit_admin"
+
+
+#: The three separate administrator roles (三员分立): global, never two on one account.
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.TRAINER: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW}),
+    Role.HR: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.QUOTA_VIEW}),
+    Role.UNIT_ADMIN: frozenset({
+        Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE,
+        Perm.PERSON_REVEAL_ID, Perm.ACCOUNT_MANAGE, Perm.QUOTA_VIEW,
+    }),
+    Role.SYSTEM_ADMIN: frozenset({
+        Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE, Perm.QUOTA_VIEW,
+    }),
+    Role.SECURITY_ADMIN: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.ACCOUNT_MANAGE}),
+    Role.AUDIT_ADMIN: frozenset({Perm.AUDIT_VIEW, Perm.ORG_VIEW}),
+}
+
+#: Lowest level (highest rank number) a unit-scoped role may be granted at.
+ROLE_MAX_RANK: dict[Role, int] = {
+    Role.TRAINER: Level.TOWNSHIP.rank,
+    Role.HR: Level.TOWNSHIP.rank,
+    Role.UNIT_ADMIN: Level.TOWNSHIP.rank,
+}
+
+ROLE_LABELS = {
+    Role.TRAINER: _l("培训管理员"),
+    Role.HR: _l("人事干部"),
+    Role.UNIT_ADMIN: _l("单位管理员"),
+    Role.SYSTEM_ADMIN: _l("系统管理员"),
+    Role.SECURITY_ADMIN: _l("安全管理员"),
+    Role.AUDIT_ADMIN: _l("审计管理员"),
+}

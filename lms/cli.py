@@ -1,0 +1,75 @@
+"""``flask lms ...``: administrator bootstrap, audit verification, periodic housekeeping."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import delete, or_
+
+from lms import audit
+from lms.auth import services as auth_services
+from lms.auth.models import UserSession
+from lms.auth.perms import Role
+from lms.db import utcnow, write_intent
+from lms.errors import DomainError
+from lms.extensions import db
+from lms.i18n import _
+from lms.jobs import job_lock
+
+lms_cli = AppGroup("lms", help="minzheng-lms administration.")
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@lms_cli.command("create-admin")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["system_admin", "security_admin", "audit_admin"]),
+              default="system_admin", show_default=True)
+def create_admin(username: str, role: str) -> None:
+    """Create an administrator and print a one-time password (changed at first login)."""
+    write_intent.set(True)
+    now = utcnow()
+    try:
+        user, otp = auth_services.create_user(username, username, org_unit=None, actor=None,
+                                              now=now)
+        auth_services.grant_role(user, Role(role), None, actor=None, now=now)
+    except DomainError as exc:
+        db.session.rollback()
+        err(_("未创建：%(reason)s", reason=str(exc)))
+        sys.exit(1)
+    db.session.commit()
+    err(_("已创建管理员 %(name)s。一次性密码（首次登录后必须修改）：", name=user.username))
+    click.echo(otp)
+
+
+@lms_cli.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; print the first broken entry (exit 1 if any)."""
+    problem = audit.verify_chain()
+    if problem is None:
+        err(_("审计日志校验通过。"))
+        return
+    err(_("审计日志第 %(id)s 条校验失败：%(reason)s", id=problem.entry_id, reason=problem.reason))
+    sys.exit(1)
+
+
+@lms_cli.command("housekeeping")
+def housekeeping() -> None:
+    """Delete ended sessions (safe to run from several machines at once)."""
+    write_intent.set(True)
+    with job_lock("housekeeping") as got:
+        if not got:
+            err(_("另一个进程正在执行此任务，本次跳过。"))
+            return
+        cfg = current_app.config
+        cutoff = utcnow() - timedelta(hours=cfg["ABSOLUTE_TIMEOUT_HOURS"])
+        n = db.session.execute(delete(UserSession).where(
+            or_(UserSession.revoked_at.is_not(None), UserSession.created_at < cutoff))).rowcount
+        db.session.commit()
+        err(_("已清理 %(n)s 个过期会话。", n=n))

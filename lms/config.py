@@ -1,0 +1,115 @@
+"""Configuration: defaults here, overrides from ``instance/config.py`` and ``LMS_*`` variables.
+
+Order (later wins): ``DefaultConfig`` → profile (``LMS_PROFILE=dev|production``) →
+``instance/config.py`` → ``LMS_*`` environment variables → the mapping given to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from typing import Any
+
+
+class DefaultConfig:
+    PROFILE = "dev"
+    SECRET_KEY: str | None = None
+    #: HMAC key of the audit hash chain; kept outside the database.
+    AUDIT_KEY: str | None = None
+    #: Key for ID-card numbers (keyed hash for matching, encryption for audited reveal).
+    PII_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+    UPLOAD_DIR: str | None = None  # default: instance/uploads
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    MAX_IMPORT_ROWS = 100_000
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session: long exams never lose their token
+    SESSION_COOKIE_NAME = "lms_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    # Accounts and sessions (spec decision 15)
+    PASSWORD_MIN_LENGTH = 8
+    PASSWORD_MAX_LENGTH = 128
+    LOCKOUT_THRESHOLD = 5
+    LOCKOUT_MINUTES = 15
+    IDLE_TIMEOUT_MINUTES = 30
+    ADMIN_IDLE_TIMEOUT_MINUTES = 15
+    ABSOLUTE_TIMEOUT_HOURS = 12
+    PASSWORD_EXPIRY_DAYS_ADMIN = 180
+    PASSWORD_EXPIRY_DAYS_TRAINEE = 0  # 0 = off
+    #: argon2id parameters; tests and benchmarks lower them (spec decision 21).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_KIB = 65536
+    ARGON2_PARALLELISM = 4
+
+    #: Retention of removed people's personal data, in days (spec decision 22).
+    PII_RETENTION_DAYS = 365 * 5
+    PAGE_SIZE = 50
+    TRUSTED_PROXIES = 0
+
+
+class DevConfig(DefaultConfig):
+    PROFILE = "dev"
+
+
+class ProductionConfig(DefaultConfig):
+    PROFILE = "production"
+    SESSION_COOKIE_NAME = "__Host-lms"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    TRUSTED_PROXIES = 1
+
+
+PROFILES = {"dev": DevConfig, "production": ProductionConfig}
+
+_INT_KEYS = {
+    "SQLITE_BUSY_TIMEOUT_MS", "MAX_CONTENT_LENGTH", "LOCKOUT_THRESHOLD", "LOCKOUT_MINUTES",
+    "IDLE_TIMEOUT_MINUTES", "ABSOLUTE_TIMEOUT_HOURS", "ARGON2_TIME_COST", "ARGON2_MEMORY_KIB",
+    "ARGON2_PARALLELISM", "PAGE_SIZE", "TRUSTED_PROXIES", "PII_RETENTION_DAYS",
+}
+_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read ``LMS_*`` variables (``LMS_DATABASE_URL`` → ``SQLALCHEMY_DATABASE_URI``)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith("LMS_") or name in ("LMS_PROFILE", "LMS_TEST_DATABASE_URL"):
+            continue
+        key = _ALIASES.get(name[4:], name[4:])
+        if key in _INT_KEYS:
+            out[key] = int(raw)
+        elif raw[:1] in "[{":
+            out[key] = json.loads(raw)
+        else:
+            out[key] = raw
+    return out
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely (e.g. production without a real secret)."""
+
+
+def check_production(config: Any) -> None:
+    """Refuse to start a production profile with missing secrets or insecure cookies."""
+    if config.get("PROFILE") != "production":
+        return
+    for key in ("SECRET_KEY", "AUDIT_KEY", "PII_KEY"):
+        value = config.get(key)
+        if not value or len(str(value)) < 32 or str(value).startswith("dev-"):
+            raise ConfigError(f"production profile needs a real {key} (32+ random characters)")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        raise ConfigError("production profile needs SESSION_COOKIE_SECURE = True")

@@ -1,0 +1,1 @@
+"""Bulk imports of units and people (preview, then confirm)."""

@@ -1,0 +1,55 @@
+"""The global before-request guard: request id, write intent, login, password change, scope."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import current_user
+
+from lms.audit import AuditContext, audit_context
+from lms.auth.access import ScopedLoadError, get_in_scope, rule_of, scope_for
+from lms.auth.services import password_expired
+from lms.db import utcnow, write_intent
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def start_request() -> None:
+    g.request_id = secrets.token_hex(8)
+    write_intent.set(request.method in UNSAFE)
+    audit_context.set(AuditContext(request_id=g.request_id, ip=request.remote_addr))
+
+
+def enforce_access():  # noqa: ANN201 - returns a response or None
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    rule = rule_of(view) if view else None
+    if rule is None:  # check_routes makes this unreachable; fail closed anyway
+        abort(404)
+    if rule.kind == "public":
+        return None
+    if not current_user.is_authenticated:
+        if request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(401)
+    user = current_user._get_current_object()
+    if not rule.during_password_change and (
+            user.must_change_password or password_expired(user, utcnow())):
+        return redirect(url_for("auth.change_password"))
+    if rule.kind == "login":
+        return None
+    scope = scope_for(user, rule.perm)
+    if scope.is_empty:
+        abort(403)
+    g.scope = scope
+    args = request.view_args if request.view_args is not None else {}
+    for arg, model in rule.loads.items():
+        try:
+            args[arg[:-3]] = get_in_scope(model, int(args.pop(arg)), scope)
+        except (ScopedLoadError, KeyError, ValueError):
+            abort(404)
+    return None
