@@ -16,9 +16,11 @@ from lms import extensions as ext
 
 
 def _select_locale() -> str:
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     langs = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in langs:
         return current_user.locale
     if session.get("lang") in langs:

@@ -15,12 +15,15 @@ from lms.auth import services as auth_services
 from lms.auth.models import UserSession
 from lms.auth.perms import Role
 from lms.db import utcnow, write_intent
+from lms.demo.cli import demo, demo_logins
 from lms.errors import DomainError
 from lms.extensions import db
 from lms.i18n import _
 from lms.jobs import job_lock
 
 lms_cli = AppGroup("lms", help="minzheng-lms administration.")
+lms_cli.add_command(demo)
+lms_cli.add_command(demo_logins)
 
 
 def err(message: str) -> None:

@@ -8,9 +8,15 @@ from lms.auth.perms import ROLE_LABELS
 from lms.i18n import _l
 from lms.org.models import Gender, Level, PostStatus, PostType, QualificationLevel, UnitKind
 
-LABELS: dict[str, Any] = {
+#: Levels apart: ``Level.VILLAGE`` and ``UnitKind.VILLAGE`` share the raw value "village", so
+#: in LABELS the kind's label wins; use ``level_label`` where a level is meant.
+LEVEL_LABELS: dict[str, Any] = {
     Level.PROVINCE: _l("省"), Level.CITY: _l("市"), Level.COUNTY: _l("县（市、区）"),
     Level.TOWNSHIP: _l("乡镇（街道）"), Level.VILLAGE: _l("村（社区）"),
+}
+
+LABELS: dict[str, Any] = {
+    **LEVEL_LABELS,
     UnitKind.TOWN: _l("镇"), UnitKind.RURAL_TOWNSHIP: _l("乡"), UnitKind.SUBDISTRICT: _l("街道"),
     UnitKind.VILLAGE: _l("行政村"), UnitKind.COMMUNITY: _l("社区"),
     PostType.OFFICE_DIRECTOR: _l("乡镇民政办主任"),
@@ -32,3 +38,8 @@ def label(value: Any) -> Any:
     if value is None:
         return ""
     return LABELS.get(getattr(value, "value", value), value)
+
+
+def level_label(value: Any) -> Any:
+    """The translated label of a unit level (never the unit kind of the same raw value)."""
+    return LEVEL_LABELS.get(getattr(value, "value", value), label(value))

@@ -81,17 +81,27 @@ class Client:
         self.app = app
         self.http = app.test_client()
 
+    @staticmethod
+    def _fresh_g() -> None:
+        """The test holds one app context open, so requests would share ``g`` (and Flask-Login's
+        cached user, Flask-WTF's cached token) — clear it as a new context would."""
+        from flask import g
+
+        g.__dict__.clear()
+
     def get(self, url: str, **kw):  # noqa: ANN201
+        self._fresh_g()
         return self.http.get(url, **kw)
 
     def csrf(self) -> str:
-        html = self.http.get("/privacy").get_data(as_text=True)
+        html = self.get("/privacy").get_data(as_text=True)
         return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
     def post(self, url: str, data: dict | None = None, *, csrf: bool = True, **kw):  # noqa: ANN201
         data = dict(data or {})
         if csrf:
             data.setdefault("csrf_token", self.csrf())
+        self._fresh_g()
         return self.http.post(url, data=data, **kw)
 
     def login(self, username: str, password: str = PASSWORD):  # noqa: ANN201

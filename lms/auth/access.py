@@ -78,8 +78,15 @@ def can(user: User | None, perm: Perm, unit: OrgUnit | None = None) -> bool:
     return not scope.is_empty if unit is None else scope.covers(unit)
 
 
-def ensure(user: User, perm: Perm, unit: OrgUnit | None) -> None:
-    """Service-level check, repeating the route check so CLI and imports are safe too."""
+def ensure(user: User | None, perm: Perm, unit: OrgUnit | None) -> None:
+    """Service-level check, repeating the route check so CLI and imports are safe too.
+
+    ``user is None`` is the system actor: a CLI command run by the operator on the server (audited
+    as "system"). Web views always pass ``current_user``, never ``None``; ``can(None, ...)`` stays
+    False so templates and route checks never treat an anonymous visitor as the system.
+    """
+    if user is None:
+        return
     if not can(user, perm, unit):
         raise NotAllowed(_("您没有在该单位执行此操作的权限。"))
 
@@ -94,11 +101,19 @@ def scoped_select(model: Any, scope: Scope) -> Select[Any]:
     """``select(model)`` restricted to the scope; the model names its unit via ``org_unit_id``."""
     if model is OrgUnit:
         return select(OrgUnit).where(scope.where(OrgUnit.path))
+    if scope.is_global:  # the whole deployment, rows without a unit (global admins) included
+        return select(model)
     unit = aliased(OrgUnit)
     return select(model).join(unit, model.org_unit_id == unit.id).where(scope.where(unit.path))
 
 
+#: Largest id a column can hold (32-bit INTEGER); a larger URL id is simply not found.
+MAX_ID = 2**31 - 1
+
+
 def get_in_scope(model: Any, obj_id: int, scope: Scope) -> Any:
+    if not 0 < obj_id <= MAX_ID:  # the database would refuse to compare it (a 500, not a 404)
+        raise ScopedLoadError(model.__name__)
     obj = db.session.execute(scoped_select(model, scope).where(model.id == obj_id)).scalar()
     if obj is None:
         raise ScopedLoadError(model.__name__)

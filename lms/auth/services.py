@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import secrets
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from lms import audit
 from lms.auth import passwords
@@ -19,7 +26,7 @@ from lms.auth.perms import ADMIN_ROLES, ROLE_MAX_RANK, ROLE_PERMS, Perm, Role
 from lms.errors import InvalidState, NotAllowed, ValidationFailed
 from lms.extensions import db
 from lms.i18n import _
-from lms.org.models import Level, OrgUnit
+from lms.org.models import Level, OrgUnit, Person, Post, PostStatus
 
 
 def _cfg() -> Any:
@@ -67,6 +74,7 @@ def create_user(username: str, display_name: str, *, org_unit: OrgUnit | None, a
                 now: datetime, phone: str | None = None, person_id: int | None = None,
                 password_hash: str | None = None) -> tuple[User, str | None]:
     """Create an account with a one-time password (returned once, never stored in clear)."""
+    ensure_covers(actor, org_unit)
     name = check_new_username(username, phone)
     otp = None if password_hash else passwords.generate_password()
     user = User(username=name, display_name=display_name.strip()[:50] or name, phone=phone,
@@ -81,6 +89,7 @@ def create_user(username: str, display_name: str, *, org_unit: OrgUnit | None, a
 
 def reset_password(target: User, *, actor: Any, now: datetime) -> str:
     """New one-time password, all sessions ended, lock cleared."""
+    ensure_manageable(target, actor)
     otp = passwords.generate_password()
     target.password_hash = _hash_password(otp)
     target.must_change_password = True
@@ -93,6 +102,7 @@ def reset_password(target: User, *, actor: Any, now: datetime) -> str:
 
 
 def set_active(target: User, active: bool, *, actor: Any, now: datetime) -> None:
+    ensure_manageable(target, actor)
     if getattr(actor, "id", None) == target.id and not active:
         raise NotAllowed(_("不能停用自己的账号。"))
     target.is_active = active
@@ -102,6 +112,7 @@ def set_active(target: User, active: bool, *, actor: Any, now: datetime) -> None
 
 
 def unlock(target: User, *, actor: Any, now: datetime) -> None:
+    ensure_manageable(target, actor)
     target.failed_logins = 0
     target.locked_until = None
     audit.record(actor, "account.unlock", target, now=now)
@@ -138,8 +149,8 @@ def password_expired(user: User, now: datetime) -> bool:
 
 def find_login(login: str) -> User | None:
     name = normalize_username(login)
-    if not name:
-        return None
+    if not name or any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        return None  # no account has such a name (and PostgreSQL cannot compare NUL)
     return db.session.execute(
         select(User).where(or_(User.username == name, User.phone == name))
     ).scalars().first()
@@ -207,9 +218,55 @@ def end_session(token: str, *, now: datetime) -> None:
         UserSession.token_hash == _token_hash(token)).values(revoked_at=now))
 
 
-def revoke_all_sessions(user: User, *, now: datetime) -> None:
-    db.session.execute(update(UserSession).where(
+def revoke_all_sessions(user: User, *, now: datetime) -> int:
+    """End every open session of *user*; the number ended."""
+    result = db.session.execute(update(UserSession).where(
         UserSession.user_id == user.id, UserSession.revoked_at.is_(None)).values(revoked_at=now))
+    return int(result.rowcount or 0)
+
+
+def end_all_sessions(target: User, *, actor: Any, now: datetime) -> int:
+    """Administrator's "end all sessions": every login of the account ends on the server (R12)."""
+    ensure_manageable(target, actor)
+    n = revoke_all_sessions(target, now=now)
+    audit.record(actor, "account.sessions_end", target, now=now, sessions=n)
+    return n
+
+
+def live_session_count(user: User, *, now: datetime) -> int:
+    """Sessions that would still be accepted now (not revoked, idle or past the absolute limit)."""
+    idle = _cfg()["ADMIN_IDLE_TIMEOUT_MINUTES"] if is_admin(user) else _cfg()[
+        "IDLE_TIMEOUT_MINUTES"]
+    return db.session.execute(select(func.count()).select_from(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
+        UserSession.last_seen_at >= now - timedelta(minutes=idle),
+        UserSession.created_at >= now - timedelta(hours=_cfg()["ABSOLUTE_TIMEOUT_HOURS"]),
+    )).scalar_one()
+
+
+# ---------------------------------------------------------------- who may manage an account
+
+def ensure_covers(actor: Any, unit: OrgUnit | None) -> None:
+    """The actor manages accounts at *unit*; an account without a unit needs a global scope."""
+    if actor is not None and not scope_for(actor, Perm.ACCOUNT_MANAGE).covers(unit):
+        raise NotAllowed(_("您没有在该单位执行此操作的权限。"))
+
+
+def could_grant(actor: Any, role: Role, unit: OrgUnit | None) -> bool:
+    """Whether *actor* may hand out *role* at *unit*: never more than the actor holds (R18)."""
+    if _is_security_admin(actor):
+        return True
+    if role in ADMIN_ROLES or unit is None:
+        return False
+    return all(scope_for(actor, p).covers(unit) for p in ROLE_PERMS[role] | {Perm.ACCOUNT_MANAGE})
+
+
+def ensure_manageable(target: User, actor: Any) -> None:
+    """Act on an account only inside the scope and only if it holds nothing the actor could not
+    grant: a town admin cannot reset the password of someone with county rights."""
+    ensure_covers(actor, target.org_unit)
+    if not all(could_grant(actor, Role(ra.role), ra.org_unit) for ra in target.roles):
+        raise NotAllowed(_("该账号拥有超出您权限的角色，只能由上级或安全管理员处理。"))
 
 
 # ---------------------------------------------------------------- roles
@@ -217,6 +274,7 @@ def revoke_all_sessions(user: User, *, now: datetime) -> None:
 def grant_role(target: User, role: Role, unit: OrgUnit | None, *, actor: Any,
                now: datetime) -> RoleAssignment:
     """Grant within the actor's subtree, never more than the actor holds (R18, R19)."""
+    ensure_manageable(target, actor)
     if role in ADMIN_ROLES:
         _check_admin_grant(target, role, actor)
         unit = None
@@ -230,7 +288,7 @@ def grant_role(target: User, role: Role, unit: OrgUnit | None, *, actor: Any,
         if not _is_security_admin(actor) and not all(
                 scope_for(actor, p).covers(unit) for p in held):
             raise NotAllowed(_("不能授予超出您自身权限的角色。"))
-        if getattr(actor, "id", None) == target.id and not _is_security_admin(actor):
+        if getattr(actor, "id", None) == target.id:
             raise NotAllowed(_("不能给自己授予角色。"))
     exists = any(r.role == role and r.org_unit_id == (unit.id if unit else None)
                  for r in target.roles)
@@ -259,6 +317,7 @@ def _check_admin_grant(target: User, role: Role, actor: Any) -> None:
 
 
 def revoke_role(ra: RoleAssignment, *, actor: Any, now: datetime) -> None:
+    ensure_manageable(ra.user, actor)
     role = Role(ra.role)
     if role in ADMIN_ROLES:
         if not _is_security_admin(actor):
@@ -272,3 +331,110 @@ def revoke_role(ra: RoleAssignment, *, actor: Any, now: datetime) -> None:
     db.session.flush()
     audit.record(actor, "role.revoke", user, now=now, role=role.value,
                  unit=ra.org_unit.code if ra.org_unit else None)
+
+
+# ---------------------------------------------------------------- accounts for imported people
+
+_MOBILE = re.compile(r"1\d{10}")
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A created account with its one-time password (shown once on a login slip, never stored)."""
+
+    user: User
+    person: Person
+    password: str
+
+
+def trainee_candidates(unit: OrgUnit) -> Select[Any]:
+    """People in *unit*'s subtree who hold an open post and have no account yet."""
+    home = aliased(OrgUnit)
+    open_post = select(Post.id).where(
+        Post.person_id == Person.id, Post.status != PostStatus.REMOVED.value).exists()
+    has_account = select(User.id).where(User.person_id == Person.id).exists()
+    return (select(Person).join(home, Person.org_unit_id == home.id)
+            .where(home.path.startswith(unit.path, autoescape=True), open_post, ~has_account)
+            .order_by(home.code, Person.name, Person.id))
+
+
+def hash_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def new_credentials(n: int) -> list[tuple[str, str]]:
+    """*n* random one-time passwords with their argon2id hashes, hashed on a few threads.
+
+    No database work: callers hash before opening the write transaction, so a large batch never
+    holds the SQLite write lock while the CPU works.
+    """
+    ph = passwords.hasher(_cfg())
+    otps = [passwords.generate_password() for _i in range(n)]
+    if n <= 1:
+        return [(pw, ph.hash(pw)) for pw in otps]
+    with ThreadPoolExecutor(max_workers=hash_workers()) as pool:
+        return list(zip(otps, pool.map(ph.hash, otps), strict=True))
+
+
+def create_trainee_accounts(people: Sequence[Person], *, actor: Any, now: datetime,
+                            credentials: Sequence[tuple[str, str]] | None = None,
+                            ) -> list[NewAccount]:
+    """One trainee account per person who has none: username = mobile number if it is free and
+    nobody else's, else ``mz`` + 8 digits; a random one-time password each, changed at first
+    login. The account's unit is the person's unit."""
+    with_account = _people_with_accounts([p.id for p in people])
+    todo = [p for p in people if p.id not in with_account]
+    for person in todo:
+        ensure_covers(actor, person.org_unit)
+    creds = list(credentials) if credentials is not None else new_credentials(len(todo))
+    if len(creds) < len(todo):
+        raise ValueError("not enough credentials for the people given")
+    taken = _taken_logins({m for p in todo if (m := _mobile(p.phone))}) | _shared_phones(todo)
+    created = []
+    for person, (otp, pw_hash) in zip(todo, creds, strict=False):
+        phone = _mobile(person.phone)
+        phone = phone if phone and phone not in taken else None
+        username = phone or _generated_username(taken)
+        taken.add(username)
+        user = create_user(username, person.name, org_unit=person.org_unit, actor=actor, now=now,
+                           phone=phone, person_id=person.id, password_hash=pw_hash)[0]
+        created.append(NewAccount(user, person, otp))
+    return created
+
+
+def _mobile(raw: str | None) -> str | None:
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", raw or "") if ch not in " -")
+    return digits if _MOBILE.fullmatch(digits) else None
+
+
+def _shared_phones(people: Sequence[Person]) -> set[str]:
+    """Mobile numbers of more than one person: ambiguous, so nobody logs in with them."""
+    counts = Counter(m for p in people if (m := _mobile(p.phone)))
+    shared = {m for m, n in counts.items() if n > 1}
+    if counts:
+        shared |= set(db.session.execute(select(Person.phone).where(
+            Person.phone.in_(set(counts)), Person.id.not_in([p.id for p in people]))).scalars())
+    return shared
+
+
+def _people_with_accounts(person_ids: list[int]) -> set[int]:
+    if not person_ids:
+        return set()
+    return set(db.session.execute(
+        select(User.person_id).where(User.person_id.in_(person_ids))).scalars())
+
+
+def _taken_logins(values: set[str]) -> set[str]:
+    if not values:
+        return set()
+    rows = db.session.execute(select(User.username, User.phone).where(
+        or_(User.username.in_(values), User.phone.in_(values)))).all()
+    return {v for row in rows for v in row if v in values}
+
+
+def _generated_username(taken: set[str]) -> str:
+    while True:
+        name = f"mz{secrets.randbelow(10 ** 8):08d}"
+        if name not in taken and not db.session.execute(select(User.id).where(
+                or_(User.username == name, User.phone == name))).first():
+            return name

@@ -115,4 +115,27 @@ def people_select(*, scope: Scope, unit: OrgUnit | None = None, q: str = "",
         stmt = stmt.where(Person.id.in_(select(Qualification.person_id)))
     elif qualified == "no":
         stmt = stmt.where(Person.id.not_in(select(Qualification.person_id)))
+    elif qualified:
+        stmt = stmt.where(Person.id.in_(
+            select(Qualification.person_id).where(Qualification.level == qualified)))
     return stmt.order_by(home.code, Person.name, Person.id)
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    id: int
+    code: str
+    name: str
+    level: str
+    path: str
+
+
+def unit_choices(*, scope: Scope, levels: tuple[Level, ...], within: OrgUnit | None = None,
+                 limit: int = 6000) -> list[UnitChoice]:
+    """Units of the given levels in scope (and under *within*), in code order, for pickers."""
+    stmt = select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.path).where(
+        scope.where(OrgUnit.path), OrgUnit.level.in_([lv.value for lv in levels]))
+    if within is not None:
+        stmt = stmt.where(OrgUnit.path.startswith(within.path, autoescape=True))
+    rows = db.session.execute(stmt.order_by(OrgUnit.code).limit(limit)).all()
+    return [UnitChoice(*row) for row in rows]

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="../templates")
 
-from lms.admin.views import accounts, audit_log  # noqa: E402,F401
+from lms.admin.views import accounts, audit_log, bulk, roles  # noqa: E402,F401

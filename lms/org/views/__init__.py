@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("org", __name__, url_prefix="/org", template_folder="../templates")
 
-from lms.org.views import imports, people, quota, units  # noqa: E402,F401
+from lms.org.views import imports, people, posts, quota, units  # noqa: E402,F401

@@ -1,0 +1,126 @@
+"""Every route declares its access; out-of-scope objects are 404 on every route that loads one.
+
+Both tests enumerate ``app.url_map``, so a new route is covered the day it is added.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+
+from lms.auth.access import RouteCheckError, check_routes, public, rule_of
+from lms.auth.models import User
+from lms.org.models import OrgUnit, Person, Post
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_every_route_declares_access(app):
+    missing = [r.rule for r in app.url_map.iter_rules()
+               if r.endpoint != "static" and rule_of(app.view_functions[r.endpoint]) is None]
+    assert missing == []
+
+
+def test_startup_refuses_an_undeclared_route():
+    bare = Flask("bare")
+    bare.add_url_rule("/x", "x", lambda: "x")
+    with pytest.raises(RouteCheckError):
+        check_routes(bare)
+
+
+def test_startup_refuses_an_id_not_loaded_through_the_scope():
+    bare = Flask("bare")
+    bare.add_url_rule("/p/<int:person_id>", "p", public(lambda person_id: "x"))
+    with pytest.raises(RouteCheckError, match="person_id"):
+        check_routes(bare)
+
+
+def _objects(world, side: str) -> dict:
+    """An object of each scoped model in county A ("in") or county B ("out")."""
+    a = side == "in"
+    person = world.person_a if a else world.person_b
+    return {
+        OrgUnit: world.town_a if a else world.town_b,
+        Person: person,
+        Post: person.posts[0],
+        User: world.trainee if a else _b_user(world),
+    }
+
+
+def _b_user(world):
+    from tests.factories import make_user
+
+    return make_user("b_someone", world.town_b)
+
+
+def _url(rule, objs: dict) -> str:
+    url = rule.rule
+    view_rule = rule_of_view(rule)
+    for arg, model in view_rule.loads.items():
+        url = url.replace(f"<int:{arg}>", str(objs[model].id))
+    return re.sub(r"<[^>]+>", "x", url)
+
+
+def rule_of_view(rule):
+    from flask import current_app
+
+    return rule_of(current_app.view_functions[rule.endpoint])
+
+
+def _county_a_actor(world, perm):
+    from lms.auth.access import scope_for
+
+    for user in (world.a_admin, world.a_hr, world.town_a_admin):
+        scope = scope_for(user, perm)
+        if scope.covers(world.town_a) and not scope.is_global:
+            return user
+    return None
+
+
+def _scoped_rules(app):
+    return [r for r in app.url_map.iter_rules()
+            if r.endpoint != "static" and rule_of(app.view_functions[r.endpoint]).loads]
+
+
+def test_out_of_scope_objects_are_404_and_in_scope_are_not(app, client, world):
+    outside = _objects(world, "out")
+    inside = _objects(world, "in")
+    from lms.extensions import db
+
+    db.session.commit()
+    checked = 0
+    for rule in _scoped_rules(app):
+        access = rule_of(app.view_functions[rule.endpoint])
+        missing = [m for m in access.loads.values() if m not in inside]
+        assert not missing, f"add a factory for {missing} to tests/arch/test_routes.py"
+        actor = _county_a_actor(world, access.perm)
+        if actor is None:
+            continue  # a global-only permission has no "other county"
+        client.login(actor.username)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            send = client.get if method == "GET" else client.post
+            resp = send(_url(rule, outside))
+            assert resp.status_code == 404, f"{method} {rule.rule} out of scope gave {resp.status_code}"
+            checked += 1
+        resp = client.get(_url(rule, inside)) if "GET" in rule.methods else None
+        if resp is not None:
+            assert resp.status_code in (200, 302), f"GET {rule.rule} in scope gave {resp.status_code}"
+        client.logout()
+    assert checked > 0
+
+
+def test_post_without_csrf_token_is_refused_everywhere(app, client, world):
+    from lms.extensions import db
+
+    inside = _objects(world, "in")
+    db.session.commit()
+    client.login("city_admin")
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or not (rule.methods & UNSAFE):
+            continue
+        access = rule_of(app.view_functions[rule.endpoint])
+        url = _url(rule, inside) if access.loads else re.sub(r"<[^>]+>", "x", rule.rule)
+        resp = client.post(url, {}, csrf=False)
+        assert resp.status_code in (400, 404), f"POST {rule.rule} without token gave {resp.status_code}"
