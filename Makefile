@@ -23,12 +23,12 @@ $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	@touch $@ $(VENV)/.run-installed
 
 translations: | $(VENV)/bin/python
-	$(VENV)/bin/pybabel compile -d lms/translations
+	$(VENV)/bin/pybabel -q compile -d lms/translations
 
 ## i18n: extract messages, update catalogues, fill zh_CN (source language); en is translated by hand
 i18n: $(VENV)/.test-installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o lms/translations/messages.pot lms
-	$(VENV)/bin/pybabel update -N -i lms/translations/messages.pot -d lms/translations
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output -o lms/translations/messages.pot lms
+	$(VENV)/bin/pybabel -q update -N -i lms/translations/messages.pot -d lms/translations
 	$(PY) -m lms.i18n_catalog fill-source lms/translations/zh_CN/LC_MESSAGES/messages.po
 	$(PY) -m lms.i18n_catalog report lms/translations/en/LC_MESSAGES/messages.po
 

@@ -11,8 +11,8 @@ from flask import Flask, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from lms.config import PROFILES, check_production, env_overrides
 from lms import extensions as ext
+from lms.config import PROFILES, check_production, env_overrides
 
 
 def _select_locale() -> str:

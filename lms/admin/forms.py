@@ -15,7 +15,7 @@ from lms.extensions import db
 from lms.i18n import _l
 from lms.labels import label
 from lms.org.models import LEVEL_RANK, Level, OrgUnit
-from lms.org.services import has_control_chars
+from lms.org.rules import has_control_chars
 
 MAX_UNIT_CHOICES = 3000
 NO_UNIT = 0

@@ -28,8 +28,7 @@ from lms.i18n import _, _l
 from lms.labels import label
 from lms.org.models import Gender, PostStatus, PostType, QualificationLevel
 from lms.org.queries import UnitChoice
-from lms.org.rules import normalize_id_number, normalize_phone
-from lms.org.services import has_control_chars
+from lms.org.rules import has_control_chars, normalize_id_number, normalize_phone
 
 # ---------------------------------------------------------------- helpers
 

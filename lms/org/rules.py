@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lms.org.models import CODE_LENGTH, Level, UnitKind
 
@@ -77,3 +78,7 @@ def normalize_phone(raw: str) -> str | None:
     if value.startswith("+86"):
         value = value[3:]
     return value if _PHONE_RE.match(value) else None
+
+def has_control_chars(value: str, allowed: str = "") -> bool:
+    """True when *value* holds control characters (other than *allowed*) or lone surrogates."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value)

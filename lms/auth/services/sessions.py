@@ -1,0 +1,114 @@
+"""Login with lockout and server-side sessions (decision 15, R04, R10–R12)."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from lms import audit
+from lms.auth import passwords
+from lms.auth.models import User, UserSession
+from lms.auth.services.common import LoginFailed, is_admin, normalize_username, settings, token_hash
+from lms.auth.services.roles import ensure_manageable
+from lms.extensions import db
+
+
+def find_login(login: str) -> User | None:
+    name = normalize_username(login)
+    if not name or any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        return None  # no account has such a name (and PostgreSQL cannot compare NUL)
+    return db.session.execute(
+        select(User).where(or_(User.username == name, User.phone == name))
+    ).scalars().first()
+
+
+def authenticate(login: str, password: str, *, now: datetime) -> User:
+    """Check a login; 5 failures lock the account for 15 minutes (counters in the database)."""
+    user = find_login(login)
+    ph = passwords.hasher(settings())
+    if user is None:
+        ph.hash(password[:128] or "x")  # same work as a real check: no user enumeration by timing
+        audit.record(None, "auth.login_failed", None, now=now, login=login[:64], reason="unknown")
+        raise LoginFailed
+    if user.locked_until and user.locked_until > now:
+        audit.record(user, "auth.login_failed", user, now=now, reason="locked")
+        raise LoginFailed
+    if not passwords.verify(ph, user.password_hash, password) or not user.is_active:
+        user.failed_logins += 1
+        reason = "inactive" if not user.is_active else "password"
+        audit.record(user, "auth.login_failed", user, now=now, reason=reason)
+        if user.failed_logins >= settings()["LOCKOUT_THRESHOLD"]:
+            user.locked_until = now + timedelta(minutes=settings()["LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+            audit.record(user, "auth.lockout", user, now=now)
+        raise LoginFailed
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if ph.check_needs_rehash(user.password_hash):
+        user.password_hash = ph.hash(password)
+    audit.record(user, "auth.login", user, now=now)
+    return user
+
+
+def start_session(user: User, *, now: datetime, ip: str | None, user_agent: str | None) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=now,
+                               last_seen_at=now, ip=ip, user_agent=(user_agent or "")[:200]))
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def resolve_session(token: str, *, now: datetime) -> User | None:
+    """The user of a live session, or None (revoked, idle too long, older than 12 h, disabled)."""
+    row = db.session.execute(
+        select(UserSession).where(UserSession.token_hash == token_hash(token))
+    ).scalar()
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    user = row.user
+    idle = settings()["ADMIN_IDLE_TIMEOUT_MINUTES"] if is_admin(user) else settings()[
+        "IDLE_TIMEOUT_MINUTES"]
+    if (now - row.last_seen_at > timedelta(minutes=idle)
+            or now - row.created_at > timedelta(hours=settings()["ABSOLUTE_TIMEOUT_HOURS"])):
+        return None
+    if now - row.last_seen_at > timedelta(seconds=60):  # one write a minute, not per request
+        row.last_seen_at = now
+    user.session_token = token
+    return user
+
+
+def end_session(token: str, *, now: datetime) -> None:
+    db.session.execute(update(UserSession).where(
+        UserSession.token_hash == token_hash(token)).values(revoked_at=now))
+
+
+def revoke_all_sessions(user: User, *, now: datetime) -> int:
+    """End every open session of *user*; the number ended."""
+    result = db.session.execute(update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)).values(revoked_at=now))
+    return int(result.rowcount or 0)
+
+
+def end_all_sessions(target: User, *, actor: Any, now: datetime) -> int:
+    """Administrator's "end all sessions": every login of the account ends on the server (R12)."""
+    ensure_manageable(target, actor)
+    n = revoke_all_sessions(target, now=now)
+    audit.record(actor, "account.sessions_end", target, now=now, sessions=n)
+    return n
+
+
+def live_session_count(user: User, *, now: datetime) -> int:
+    """Sessions that would still be accepted now (not revoked, idle or past the absolute limit)."""
+    idle = settings()["ADMIN_IDLE_TIMEOUT_MINUTES"] if is_admin(user) else settings()[
+        "IDLE_TIMEOUT_MINUTES"]
+    return db.session.execute(select(func.count()).select_from(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
+        UserSession.last_seen_at >= now - timedelta(minutes=idle),
+        UserSession.created_at >= now - timedelta(hours=settings()["ABSOLUTE_TIMEOUT_HOURS"]),
+    )).scalar_one()
