@@ -19,6 +19,12 @@ def start_request() -> None:
     g.request_id = secrets.token_hex(8)
     write_intent.set(request.method in UNSAFE)
     audit_context.set(AuditContext(request_id=g.request_id, ip=request.remote_addr))
+    if _has_nul(request.args) or (request.method in UNSAFE and _has_nul(request.form)):
+        abort(400)  # NUL is never valid text, and PostgreSQL refuses it in any string
+
+
+def _has_nul(values) -> bool:  # noqa: ANN001 - a werkzeug MultiDict
+    return any("\x00" in v for _k, v in values.items(multi=True))
 
 
 def enforce_access():  # noqa: ANN201 - returns a response or None
