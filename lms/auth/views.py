@@ -27,7 +27,8 @@ def login() -> Response | str:
     if form.validate_on_submit():
         now = utcnow()
         try:
-            user = services.authenticate(form.login.data, form.password.data, now=now)
+            user = services.authenticate(form.login.data, form.password.data, now=now,
+                                         ip=request.remote_addr)
         except services.LoginFailed:
             db.session.commit()  # keep the failure counter and the audit entry
             form.password.errors = [_("用户名或密码错误，或账号已被锁定。连续输错5次将锁定15分钟。")]

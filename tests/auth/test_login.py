@@ -218,6 +218,22 @@ def test_rehash_on_login_when_parameters_change(app, client, world):
 
 @pytest.mark.parametrize("login", ["a\x00b", "a_admin\x00", "\r\n", "x" * 65, "‮nimda_a", ""])
 def test_hostile_login_names_fail_quietly(client, world, login):
-    resp = client.login(login, "Wrong\x00pass")
-    assert resp.status_code == 200
+    resp = client.login(login, "Wrong-pass")
+    assert resp.status_code == (400 if "\x00" in login else 200)  # NUL: refused before any view
     assert client.get("/").status_code == 302
+    assert client.login(login, "Wrong\x00pass").status_code == 400
+
+
+def test_one_address_with_many_failures_is_throttled(app, client, world):
+    """R04: besides the per-account lockout, an address that keeps failing is refused, even
+    with a right password, until the window has passed."""
+    app.config["LOGIN_IP_MAX_FAILURES"] = 3
+    for name in ("nobody1", "nobody2", "nobody3"):
+        client.login(name, "Wrong-pass-1")
+    html = client.login("a_admin").get_data(as_text=True)
+    assert "用户名或密码错误" in html
+    assert client.get("/").status_code == 302
+    db.session.refresh(world.a_admin)
+    assert world.a_admin.failed_logins == 0  # the account itself is not punished
+    app.config["LOGIN_IP_MAX_FAILURES"] = 0
+    assert client.login("a_admin").status_code == 302
