@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from lms.i18n import _
 from lms.org.importing.decode import Row, Table
@@ -82,6 +83,18 @@ def find_header(table: Table, columns: Sequence[Column]) -> tuple[Header | None,
 def digits(value: str) -> str:
     """Full-width digits to ASCII, spaces removed."""
     return value.translate(_FULLWIDTH).replace(" ", "")
+
+
+def division_code(cells: Any, key: str, lengths: Any, missing: str, invalid: str) -> str | None:
+    """The division code in *key* (digits of one of *lengths*), or None after reporting why not."""
+    code = digits(cells.get(key))
+    if not code:
+        cells.bad(key, missing)
+    elif not (code.isascii() and code.isdigit() and len(code) in lengths):
+        cells.bad(key, invalid)
+    else:
+        return code
+    return None
 
 
 def text_problem(value: str, limit: int) -> str | None:

@@ -24,6 +24,7 @@ from lms.org.importing.columns import (
     RowError,
     data_rows,
     digits,
+    division_code,
     find_header,
 )
 from lms.org.importing.decode import Table
@@ -252,14 +253,8 @@ def _id_number(cells: Cells) -> str | None:
 
 
 def _unit_code(cells: Cells) -> str | None:
-    code = digits(cells.get("unit_code"))
-    if not code:
-        cells.bad("unit_code", _("请填写单位代码。"))
-    elif not (code.isascii() and code.isdigit() and len(code) in UNIT_CODE_LENGTHS):
-        cells.bad("unit_code", _("单位代码应为乡镇（9位）或村（社区）（12位）的区划代码。"))
-    else:
-        return code
-    return None
+    return division_code(cells, "unit_code", UNIT_CODE_LENGTHS, _("请填写单位代码。"),
+                         _("单位代码应为乡镇（9位）或村（社区）（12位）的区划代码。"))
 
 
 def _post_type(cells: Cells) -> PostType | None:

@@ -20,6 +20,7 @@ from lms.org.importing.columns import (
     RowError,
     data_rows,
     digits,
+    division_code,
     find_header,
 )
 from lms.org.importing.decode import Table
@@ -142,14 +143,8 @@ def parse_row(cells: Cells) -> UnitRow | None:
 
 
 def _code(cells: Cells) -> str | None:
-    code = digits(cells.get("code"))
-    if not code:
-        cells.bad("code", _("请填写区划代码。"))
-    elif not (code.isascii() and code.isdigit() and len(code) in CODE_LENGTHS):
-        cells.bad("code", _("区划代码应为 2、4、6、9 或 12 位数字。"))
-    else:
-        return code
-    return None
+    return division_code(cells, "code", CODE_LENGTHS, _("请填写区划代码。"),
+                         _("区划代码应为 2、4、6、9 或 12 位数字。"))
 
 
 def _level(cells: Cells) -> Level | None:
