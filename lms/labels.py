@@ -33,6 +33,36 @@ LABELS: dict[str, Any] = {
 }
 
 
+#: Audit actions in words; an action without an entry is shown as its code.
+AUDIT_ACTIONS: dict[str, Any] = {
+    "auth.login": _l("登录"), "auth.logout": _l("退出登录"), "auth.login_failed": _l("登录失败"),
+    "auth.lockout": _l("账号锁定"), "account.create": _l("新建账号"),
+    "account.enable": _l("启用账号"), "account.disable": _l("停用账号"),
+    "account.unlock": _l("解除锁定"), "account.password_change": _l("修改密码"),
+    "account.password_reset": _l("重置密码"), "account.sessions_end": _l("结束全部登录"),
+    "role.grant": _l("授予角色"), "role.revoke": _l("撤销角色"),
+    "unit.create": _l("新建单位"), "unit.update": _l("修改单位"), "unit.move": _l("移动单位"),
+    "unit.import": _l("导入单位"), "person.create": _l("新增人员"),
+    "person.update": _l("修改人员信息"), "person.import": _l("导入人员"),
+    "person.reveal_id": _l("查看完整身份证号"), "person.transfer": _l("人员调动"),
+    "person.qualification_add": _l("登记证书"), "person.qualification_remove": _l("删除证书"),
+    "post.open": _l("新增岗位"), "post.status": _l("岗位状态变更"), "post.acting": _l("代理标记"),
+    "audit.view": _l("查看审计日志"), "audit.verify": _l("校验审计链"),
+    "demo.load": _l("加载演示数据"),
+}
+OBJECT_TYPES: dict[str, Any] = {
+    "User": _l("账号"), "OrgUnit": _l("单位"), "Person": _l("人员"), "Post": _l("岗位"),
+}
+
+
+def action_label(action: str | None) -> Any:
+    return AUDIT_ACTIONS.get(action or "", action or "")
+
+
+def object_label(object_type: str | None) -> Any:
+    return OBJECT_TYPES.get(object_type or "", object_type or "")
+
+
 def label(value: Any) -> Any:
     """The translated label of an enum value (or its raw value if it has none)."""
     if value is None:

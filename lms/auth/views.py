@@ -48,7 +48,7 @@ def login() -> Response | str:
 @bp.post("/logout")
 @login_only(during_password_change=True)
 def logout() -> Response:
-    services.end_session(current_user.session_token, now=utcnow())
+    services.end_session(current_user.session_token, now=utcnow(), actor=current_user)
     db.session.commit()
     logout_user()
     session.clear()

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from lms.auth.access import can as _can
 from lms.auth.perms import Perm
-from lms.labels import label, level_label
+from lms.labels import action_label, label, level_label, object_label
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -56,7 +56,8 @@ def url_with(**changes: Any) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(local_dt=local_dt, local_date=local_date, num=num, money=money,
-                                 label=label, level_label=level_label)
+                                 label=label, level_label=level_label,
+                                 action_label=action_label, object_label=object_label)
     app.jinja_env.globals.update(Perm=Perm, url_with=url_with, get_locale=get_locale)
 
     @app.context_processor

@@ -15,7 +15,8 @@ from pathlib import Path
 
 LMS = Path(__file__).resolve().parents[2] / "lms"
 INFRA = {"db", "extensions", "errors", "i18n", "config", "keys"}
-DOMAIN_ORDER = ["org", "auth", "admin", "demo"]
+DOMAIN_ORDER = ["org", "auth", "admin", "courses", "exams", "training", "onboarding", "grading",
+                "reports", "demo"]
 CROSS_CUTTING = {"lms.auth.access", "lms.auth.perms", "lms.auth.models"}
 REQUEST_GLOBALS = {"request", "session", "g", "current_user"}
 

@@ -331,3 +331,14 @@ def test_checking_runs_a_fixed_number_of_queries(app, world):
         return counter.count
 
     assert statements(5) == statements(300)
+
+
+def test_one_round_reports_every_error_of_a_row(runner, world, tmp_path):
+    """A row with a bad phone and a unit code that does not exist gets both errors at once, so
+    the user does not fix, re-upload and meet the next error (UI review finding)."""
+    result = run(runner, tmp_path, csv_text(
+        "赵敏,女,1988,12345,,999999999999,村(社区)民政助理员,大专,,,,"), "--dry-run")
+    assert result.exit_code == 1
+    lines = error_lines(result)
+    assert any("手机号" in ln for ln in lines) and any("999999999999" in ln for ln in lines)
+    assert all(ln.startswith("第2行") for ln in lines)

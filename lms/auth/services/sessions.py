@@ -102,9 +102,12 @@ def resolve_session(token: str, *, now: datetime) -> User | None:
     return user
 
 
-def end_session(token: str, *, now: datetime) -> None:
+def end_session(token: str, *, now: datetime, actor: Any = None) -> None:
+    """Log out: the session row is revoked, so the cookie is dead on every app process."""
     db.session.execute(update(UserSession).where(
         UserSession.token_hash == token_hash(token)).values(revoked_at=now))
+    if actor is not None:
+        audit.record(actor, "auth.logout", actor, now=now)
 
 
 def revoke_all_sessions(user: User, *, now: datetime) -> int:

@@ -146,7 +146,7 @@ def check_people(data: bytes, *, actor: Any, now: datetime, legacy: bool = False
         if person.phone:
             by_name_phone[(person.name, person.phone)].append(person)
     snap = people.Snapshot(
-        units=lookup.units_by_code({r.unit_code for r in parsed.rows}), hashes=hashes,
+        units=lookup.units_by_code(parsed.unit_codes), hashes=hashes,
         by_hash={p.id_hash: p for p in stored if p.id_hash}, by_name_phone=by_name_phone)
     result = people.plan(parsed, snap, scope_of(actor, Perm.PERSON_MANAGE), progress)
     result.digest = hashlib.sha256(data).hexdigest()

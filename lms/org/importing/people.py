@@ -125,6 +125,13 @@ class Parsed:
     rows: list[PersonRow]
     errors: list[RowError]
     total: int
+    #: (line, unit code) of rows refused for other reasons whose unit code is well formed: the
+    #: unit is still checked, so one round reports every error of a row.
+    bad_row_units: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def unit_codes(self) -> set[str]:
+        return {r.unit_code for r in self.rows} | {code for _line, code in self.bad_row_units}
 
 
 @dataclass
@@ -161,17 +168,22 @@ def parse(table: Table, *, now: datetime, legacy: bool) -> Parsed:
         total = len(data_rows(table, header)) if header else max(len(table.rows) - 1, 0)
         return Parsed(header, [], errors, total)
     body = data_rows(table, header)
-    rows: list[PersonRow] = []
+    parsed = Parsed(header, [], errors, len(body))
     seen: dict[tuple[str, ...], int] = {}
     for raw in body:
         cells = Cells(raw, header, COLUMNS)
         row = parse_row(cells, now=now, legacy=legacy)
         if row is not None and _duplicate(cells, row, seen):
             row = None
-        errors += cells.errors
         if row is not None:
-            rows.append(row)
-    return Parsed(header, rows, errors, len(body))
+            parsed.rows.append(row)
+        elif cells.errors and not any(e.column == header.title("unit_code", COLUMNS)
+                                      for e in cells.errors):
+            code = digits(cells.get("unit_code"))
+            if code:
+                parsed.bad_row_units.append((cells.line, code))
+        errors += cells.errors
+    return parsed
 
 
 def _duplicate(cells: Cells, row: PersonRow, seen: dict[tuple[str, ...], int]) -> bool:
@@ -325,6 +337,12 @@ class Snapshot:
 
 def plan(parsed: Parsed, snap: Snapshot, scope: Scope, progress: Progress | None = None) -> Plan:
     result = Plan(rows=parsed.total, errors=list(parsed.errors))
+    for line, code in parsed.bad_row_units:
+        unit = snap.units.get(code)
+        if unit is None or not scope.covers(unit):
+            title = parsed.header.title("unit_code", COLUMNS) if parsed.header else "unit_code"
+            result.errors.append(RowError(line, title, _(
+                "单位代码 %(code)s 不存在或不在您的管辖范围内。", code=code)))
     matched: dict[int, int] = {}
     ticker = Ticker(progress, "check", len(parsed.rows))
     for row in parsed.rows:

@@ -1,6 +1,7 @@
 // Small progressive enhancements; every page works without them.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
   document.addEventListener("DOMContentLoaded", function () {
     var toggle = document.querySelector(".navtoggle");
     var nav = document.getElementById("mainnav");
