@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=_select_locale)
     ext.login_manager.init_app(app)
+    _import_models()
     _wire_engine(app)
     _wire_web(app)
     _register_blueprints(app)
@@ -68,6 +69,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     check_routes(app)
     return app
+
+
+def _import_models() -> None:
+    """Every table is known to the metadata (create_all in tests, migration autogenerate)."""
+    import lms.audit
+    import lms.auth.models
+    import lms.courses.models
+    import lms.jobs
+    import lms.org.models  # noqa: F401
 
 
 def _wire_engine(app: Flask) -> None:
@@ -82,7 +92,7 @@ def _wire_web(app: Flask) -> None:
     from lms.db import utcnow
     from lms.web import errors, templating
     from lms.web.guard import enforce_access, start_request
-    from lms.web.headers import add_security_headers
+    from lms.web.headers import add_security_headers, require_https
 
     ext.login_manager.login_view = "auth.login"
     ext.login_manager.session_protection = None  # the server-side session row is the protection
@@ -91,6 +101,7 @@ def _wire_web(app: Flask) -> None:
     def _load(token: str):  # noqa: ANN202
         return resolve_session(token, now=utcnow())
 
+    app.before_request(require_https)
     app.before_request(start_request)
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
@@ -112,16 +123,19 @@ def _wire_web(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
+    from lms.courses.views import bp as courses_bp
     from lms.org.views import bp as org_bp
     from lms.web.views import bp as web_bp
 
-    for bp in (web_bp, auth_bp, org_bp, admin_bp):
+    for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app: Flask) -> None:
     from lms.cli import lms_cli
+    from lms.exams.cli import exams_cli
+    from lms.grading.cli import grading_cli
     from lms.org.cli import org_cli
 
-    app.cli.add_command(lms_cli)
-    app.cli.add_command(org_cli)
+    for group in (lms_cli, org_cli, exams_cli, grading_cli):
+        app.cli.add_command(group)

@@ -28,8 +28,12 @@ def test_production_profile_uses_secure_cookies(monkeypatch):
                       "AUDIT_KEY": "a" * 48, "PII_KEY": "p" * 48})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
-    resp = app.test_client().get("/auth/login")
+    resp = app.test_client().get("/auth/login", base_url="https://localhost")
     assert "max-age=31536000" in resp.headers["Strict-Transport-Security"]
+    plain = app.test_client().get("/auth/login?next=/org/", base_url="http://localhost")
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == "https://localhost/auth/login?next=/org/"
+    assert app.test_client().post("/auth/login", base_url="http://localhost").status_code == 400
 
 
 def test_env_overrides_map_lms_variables():

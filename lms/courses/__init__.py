@@ -1,0 +1,1 @@
+"""Courses and materials: course files, browser authoring, attachments, lessons, progress."""

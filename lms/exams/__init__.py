@@ -1,0 +1,1 @@
+"""Online exams: question banks, imports, papers, attempts, marking, item analysis."""

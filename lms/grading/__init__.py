@@ -1,0 +1,1 @@
+"""Annual evaluation of village assistants: scores → grade → level → stipend."""
