@@ -1,0 +1,1 @@
+"""The tiered training scheme: programs, enrolment, attendance, completion, rotation."""
