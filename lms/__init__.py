@@ -77,7 +77,8 @@ def _import_models() -> None:
     import lms.auth.models
     import lms.courses.models
     import lms.jobs
-    import lms.org.models  # noqa: F401
+    import lms.org.models
+    import lms.training.models  # noqa: F401
 
 
 def _wire_engine(app: Flask) -> None:
