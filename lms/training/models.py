@@ -59,7 +59,7 @@ class Program(db.Model):
 
 class ProgramCourse(db.Model):
     __tablename__ = "program_course"
-    __table_args__ = (UniqueConstraint("program_id", "course_id", name="program_course"),)
+    __table_args__ = (UniqueConstraint("program_id", "course_id", name="program_course_once"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)

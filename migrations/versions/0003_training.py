@@ -135,7 +135,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_program_course_course_id_course')),
     sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_program_course_program_id_program')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_program_course')),
-    sa.UniqueConstraint('program_id', 'course_id', name='program_course')
+    sa.UniqueConstraint('program_id', 'course_id', name='program_course_once')
     )
     with op.batch_alter_table('program_course', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_program_course_course_id'), ['course_id'], unique=False)
