@@ -126,9 +126,10 @@ def _register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.courses.views import bp as courses_bp
     from lms.org.views import bp as org_bp
+    from lms.training.views import bp as training_bp
     from lms.web.views import bp as web_bp
 
-    for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp):
+    for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp, training_bp):
         app.register_blueprint(bp)
 
 

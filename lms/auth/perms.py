@@ -17,6 +17,13 @@ class Perm(StrEnum):
     ACCOUNT_MANAGE = "account.manage"
     QUOTA_VIEW = "quota.view"
     AUDIT_VIEW = "audit.view"
+    COURSE_MANAGE = "course.manage"
+    #: Organise programs (培训班): enrol, schedule sessions, take the roll, issue certificates.
+    PROGRAM_MANAGE = "program.manage"
+    #: See training records, coverage and rotation reports of the units in scope.
+    TRAINING_VIEW = "training.view"
+    #: Approve external training hours of people in scope.
+    TRAINING_APPROVE = "training.approve"
 
 
 class Role(StrEnum):
@@ -32,11 +39,14 @@ class Role(StrEnum):
 ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
-    Role.TRAINER: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW}),
-    Role.HR: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.QUOTA_VIEW}),
+    Role.TRAINER: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.COURSE_MANAGE,
+                             Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW}),
+    Role.HR: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.QUOTA_VIEW, Perm.TRAINING_VIEW,
+                        Perm.TRAINING_APPROVE}),
     Role.UNIT_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE,
-        Perm.PERSON_REVEAL_ID, Perm.ACCOUNT_MANAGE, Perm.QUOTA_VIEW,
+        Perm.PERSON_REVEAL_ID, Perm.ACCOUNT_MANAGE, Perm.QUOTA_VIEW, Perm.COURSE_MANAGE,
+        Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.TRAINING_APPROVE,
     }),
     Role.SYSTEM_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE, Perm.QUOTA_VIEW,
