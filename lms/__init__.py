@@ -135,9 +135,10 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from lms.cli import lms_cli
+    from lms.courses.cli import courses_cli
     from lms.exams.cli import exams_cli
     from lms.grading.cli import grading_cli
     from lms.org.cli import org_cli
 
-    for group in (lms_cli, org_cli, exams_cli, grading_cli):
+    for group in (lms_cli, org_cli, courses_cli, exams_cli, grading_cli):
         app.cli.add_command(group)

@@ -27,6 +27,17 @@ class DefaultConfig:
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
     MAX_IMPORT_ROWS = 100_000
     MAX_IMPORT_BYTES = 20 * 1024 * 1024
+    #: Course attachments: a cap per kind (R31). Only the upload route accepts bodies above
+    #: MAX_CONTENT_LENGTH, up to the largest cap, and only from users who may upload.
+    UPLOAD_MAX_IMAGE_BYTES = 10 * 1024 * 1024
+    UPLOAD_MAX_PDF_BYTES = 50 * 1024 * 1024
+    UPLOAD_MAX_VIDEO_BYTES = 500 * 1024 * 1024
+    #: Larger images are refused before decoding (decompression bombs).
+    UPLOAD_MAX_IMAGE_PIXELS = 40_000_000
+    #: ClamAV clamd unix socket (e.g. /run/clamav/clamd.ctl); set → every upload is scanned and
+    #: refused when the scanner finds something or cannot be reached (R35).
+    UPLOAD_CLAMD_SOCKET: str | None = None
+    UPLOAD_CLAMD_TIMEOUT = 120
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -62,6 +73,10 @@ class DefaultConfig:
     PII_RETENTION_DAYS = 365 * 5
     PAGE_SIZE = 50
     TRUSTED_PROXIES = 0
+    #: Minutes per credit hour (学时): 45 by default, some regions count 60 (domain §2.6).
+    CREDIT_HOUR_MINUTES = 45
+    #: Rotation cycle in years (spec decision 5: 2 or 3); a certificate is valid this long.
+    ROTATION_CYCLE_YEARS = 3
 
 
 class DevConfig(DefaultConfig):
@@ -83,6 +98,9 @@ _INT_KEYS = {
     "LOGIN_IP_MAX_FAILURES", "LOGIN_IP_WINDOW_MINUTES", "MAX_IMPORT_BYTES", "MAX_IMPORT_ROWS",
     "IDLE_TIMEOUT_MINUTES", "ABSOLUTE_TIMEOUT_HOURS", "ARGON2_TIME_COST", "ARGON2_MEMORY_KIB",
     "ARGON2_PARALLELISM", "PAGE_SIZE", "TRUSTED_PROXIES", "PII_RETENTION_DAYS",
+    "UPLOAD_MAX_IMAGE_BYTES", "UPLOAD_MAX_PDF_BYTES", "UPLOAD_MAX_VIDEO_BYTES",
+    "UPLOAD_MAX_IMAGE_PIXELS", "CREDIT_HOUR_MINUTES", "ROTATION_CYCLE_YEARS",
+    "UPLOAD_CLAMD_TIMEOUT",
 }
 _ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from lms.db import UTCDateTime, utcnow
 from lms.extensions import db
@@ -64,6 +72,10 @@ class Lesson(db.Model):
     #: Removed from disk or by the author: hidden from learners, progress history kept.
     is_retired: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The course's unit (an SQL expression, not a column): ``scoped_select`` and the audit log
+    #: place a lesson where its course is.
+    org_unit_id: Mapped[int | None] = column_property(
+        select(Course.org_unit_id).where(Course.id == course_id).scalar_subquery())
 
     course: Mapped[Course] = relationship(back_populates="lessons")
 
@@ -89,6 +101,9 @@ class Attachment(db.Model):
     poster_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The course's unit (an SQL expression, not a column), as for ``Lesson.org_unit_id``.
+    org_unit_id: Mapped[int | None] = column_property(
+        select(Course.org_unit_id).where(Course.id == course_id).scalar_subquery())
 
     course: Mapped[Course] = relationship()
     lesson: Mapped[Lesson | None] = relationship()

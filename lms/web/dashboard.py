@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from lms.auth.access import scope_for
 from lms.auth.perms import Perm
+from lms.courses.learning import TraineeHome, trainee_home
 from lms.extensions import db
 from lms.org.models import OrgUnit, Person, Post, PostStatus
 
@@ -20,6 +21,8 @@ class Dashboard:
     people: int = 0
     my_posts: list[Post] = field(default_factory=list)
     is_staff: bool = False
+    #: 我的培训: the person's courses, progress and next step (None: not a learner).
+    training: TraineeHome | None = None
 
 
 def dashboard_for(user: Any) -> Dashboard:
@@ -29,6 +32,7 @@ def dashboard_for(user: Any) -> Dashboard:
         dash.my_posts = list(db.session.execute(
             select(Post).where(Post.person_id == user.person_id).order_by(Post.id.desc())
         ).scalars())
+        dash.training = trainee_home(user.person_id)
     if scope.is_empty:
         return dash
     dash.is_staff = True

@@ -46,7 +46,39 @@ def _objects(world, side: str) -> dict:
         Person: person,
         Post: person.posts[0],
         User: world.trainee if a else _b_user(world),
+        **_course_objects(world.town_a if a else world.town_b),
+        **_program_objects(world.county_a if a else world.county_b),
     }
+
+
+def _program_objects(county) -> dict:
+    """A county program for township staff and one of its sessions."""
+    from datetime import UTC, datetime
+
+    from lms.extensions import db
+    from lms.training.models import Program, TrainingSession
+
+    program = Program(org_unit_id=county.id, title="轮训班", kind="rotation",
+                      audience_post_type="township_staff", mode="blended", status="open")
+    db.session.add(program)
+    db.session.flush()
+    session = TrainingSession(program_id=program.id, org_unit_id=county.id, title="第一讲",
+                              starts_at=datetime(2030, 3, 1, 1, tzinfo=UTC),
+                              ends_at=datetime(2030, 3, 1, 3, tzinfo=UTC))
+    db.session.add(session)
+    db.session.flush()
+    return {Program: program, TrainingSession: session}
+
+
+def _course_objects(unit) -> dict:
+    """A browser course of *unit*, one of its lessons and one attachment (no file on disk)."""
+    from lms.courses.models import Attachment, Course, Lesson
+    from tests.courses.author_factories import make_attachment, make_course, make_lesson
+
+    course = make_course(unit)
+    lesson = make_lesson(course)
+    return {Course: course, Lesson: lesson,
+            Attachment: make_attachment(course, lesson, write=False)}
 
 
 def _b_user(world):
