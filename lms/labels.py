@@ -49,9 +49,31 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "post.open": _l("新增岗位"), "post.status": _l("岗位状态变更"), "post.acting": _l("代理标记"),
     "audit.view": _l("查看审计日志"), "audit.verify": _l("校验审计链"),
     "demo.load": _l("加载演示数据"),
+    "course.create": _l("新建课程"), "course.update": _l("修改课程"),
+    "course.retire": _l("停用课程"), "course.restore": _l("恢复课程"),
+    "lesson.create": _l("新建课时"), "lesson.update": _l("修改课时"),
+    "lesson.retire": _l("停用课时"), "lesson.restore": _l("恢复课时"),
+    "lesson.reorder": _l("调整课时顺序"), "lesson.complete": _l("学完课时"),
+    "attachment.upload": _l("上传附件"), "attachment.delete": _l("删除附件"),
+    "attachment.poster": _l("设置视频封面"), "attachment.reject": _l("拒收上传文件"),
+    "program.create": _l("新建培训班"), "program.update": _l("修改培训班"),
+    "program.course_add": _l("培训班添加课程"), "program.course_remove": _l("培训班移除课程"),
+    "program.course_move": _l("调整培训班课程顺序"),
+    "enrolment.auto": _l("自动报名"), "enrolment.add": _l("添加学员"),
+    "enrolment.remove": _l("移出学员"), "enrolment.promote": _l("候补转正"),
+    "session.create": _l("新建面授课"), "session.update": _l("修改面授课"),
+    "session.signin_open": _l("开启签到"), "session.signin_close": _l("结束签到"),
+    "attendance.roll_call": _l("点名"), "attendance.signin": _l("签到"),
+    "attendance.signin_failed": _l("签到码错误"), "completion.create": _l("颁发结业证书"),
+    "training.external_submit": _l("登记外部培训"),
+    "training.external_approve": _l("认定外部培训"),
+    "training.external_reject": _l("退回外部培训"),
 }
 OBJECT_TYPES: dict[str, Any] = {
     "User": _l("账号"), "OrgUnit": _l("单位"), "Person": _l("人员"), "Post": _l("岗位"),
+    "Course": _l("课程"), "Lesson": _l("课时"), "Attachment": _l("附件"),
+    "Program": _l("培训班"), "Enrollment": _l("报名"), "TrainingSession": _l("面授课"),
+    "Attendance": _l("考勤"), "Completion": _l("结业记录"), "ExternalTraining": _l("外部培训"),
 }
 
 

@@ -75,7 +75,8 @@ class Lesson(db.Model):
     #: The course's unit (an SQL expression, not a column): ``scoped_select`` and the audit log
     #: place a lesson where its course is.
     org_unit_id: Mapped[int | None] = column_property(
-        select(Course.org_unit_id).where(Course.id == course_id).scalar_subquery())
+        select(Course.org_unit_id).where(Course.id == course_id)
+        .correlate_except(Course).scalar_subquery())
 
     course: Mapped[Course] = relationship(back_populates="lessons")
 
@@ -103,7 +104,8 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The course's unit (an SQL expression, not a column), as for ``Lesson.org_unit_id``.
     org_unit_id: Mapped[int | None] = column_property(
-        select(Course.org_unit_id).where(Course.id == course_id).scalar_subquery())
+        select(Course.org_unit_id).where(Course.id == course_id)
+        .correlate_except(Course).scalar_subquery())
 
     course: Mapped[Course] = relationship()
     lesson: Mapped[Lesson | None] = relationship()
