@@ -59,6 +59,7 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "program.create": _l("新建培训班"), "program.update": _l("修改培训班"),
     "program.course_add": _l("培训班添加课程"), "program.course_remove": _l("培训班移除课程"),
     "program.course_move": _l("调整培训班课程顺序"),
+    "program.open": _l("培训班开班"), "program.close": _l("结束培训班"),
     "enrolment.auto": _l("自动报名"), "enrolment.add": _l("添加学员"),
     "enrolment.remove": _l("移出学员"), "enrolment.promote": _l("候补转正"),
     "session.create": _l("新建面授课"), "session.update": _l("修改面授课"),

@@ -169,21 +169,24 @@ def _local_day(value: datetime) -> date:
 
 
 def open_program(program: Program, *, actor: Any, now: datetime) -> None:
-    _set_status(program, "open", {"draft", "closed"}, actor=actor, now=now)
+    """Open a draft program, or reopen a closed one."""
+    old = _set_status(program, "open", {"draft", "closed"}, actor=actor, now=now)
+    audit.record(actor, "program.open", program, now=now, old=old)
 
 
 def close_program(program: Program, *, actor: Any, now: datetime) -> None:
-    _set_status(program, "closed", {"open"}, actor=actor, now=now)
+    old = _set_status(program, "closed", {"open"}, actor=actor, now=now)
+    audit.record(actor, "program.close", program, now=now, old=old)
 
 
 def _set_status(program: Program, status: str, allowed_from: set[str], *, actor: Any,
-                now: datetime) -> None:
+                now: datetime) -> str:
     ensure(actor, Perm.PROGRAM_MANAGE, program.org_unit)
     if program.status not in allowed_from:
         raise InvalidState(_("培训班当前状态不能执行此操作，请刷新页面后重试。"))
     old, program.status, program.updated_at = program.status, status, now
     db.session.flush()
-    audit.record(actor, f"program.{status}", program, now=now, old=old)
+    return old
 
 
 # ---------------------------------------------------------------- courses

@@ -162,7 +162,7 @@ def test_open_close_and_reopen(app, client, world):
     client.post(url, {"action": "close"})
     assert db.session.get(Program, program.id).status == "closed"
     client.post(url, {"action": "close"})  # twice: refused with a message, no 500
-    assert _audits("program.closed") == 1
+    assert _audits("program.close") == 1 and _audits("program.open") == 1
     client.post(url, {"action": "open"})
     assert db.session.get(Program, program.id).status == "open"
 
