@@ -40,6 +40,7 @@ migrate: $(VENV)/.run-installed instance/config.py
 
 demo: migrate translations
 	$(FLASK) lms demo --skip-if-loaded
+	$(FLASK) courses sync courses
 
 setup: demo
 
