@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from lms.auth.access import scope_for
 from lms.auth.perms import Perm
 from lms.courses.learning import TraineeHome, trainee_home
+from lms.db import utcnow
 from lms.extensions import db
 from lms.org.models import OrgUnit, Person, Post, PostStatus
+from lms.training.home import ProgramHome, program_home
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Dashboard:
     is_staff: bool = False
     #: 我的培训: the person's courses, progress and next step (None: not a learner).
     training: TraineeHome | None = None
+    #: 我的培训: the person's programs (enrolments) and whether sign-in is open for them now.
+    programs: ProgramHome | None = None
 
 
 def dashboard_for(user: Any) -> Dashboard:
@@ -33,6 +37,9 @@ def dashboard_for(user: Any) -> Dashboard:
             select(Post).where(Post.person_id == user.person_id).order_by(Post.id.desc())
         ).scalars())
         dash.training = trainee_home(user.person_id)
+        person = db.session.get(Person, user.person_id)
+        if person is not None:
+            dash.programs = program_home(person, utcnow())
     if scope.is_empty:
         return dash
     dash.is_staff = True
