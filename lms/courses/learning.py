@@ -33,6 +33,8 @@ from lms.org.models import Person, Post, PostStatus
 DAILY_CREDIT_HOURS_CAP = 8
 #: Largest reading time one report may add (the page reports about once a minute).
 MAX_SECONDS_PER_REPORT = 120
+#: Largest video resume position accepted (seconds; one day).
+MAX_POSITION_S = 86400
 ONE_PLACE = Decimal("0.1")
 
 
@@ -90,6 +92,13 @@ def lesson_for(learner: Learner, lesson_id: int) -> Lesson:
     if lesson is None:
         raise NotVisible(lesson_id)
     return lesson
+
+
+def resume_position(person: Person, lesson: Lesson) -> int:
+    """Where the person stopped the lesson's video (seconds; 0 when never recorded)."""
+    return db.session.execute(select(LessonProgress.position_s).where(
+        LessonProgress.person_id == person.id, LessonProgress.lesson_id == lesson.id)
+    ).scalar() or 0
 
 
 def lesson_attachments(lesson: Lesson) -> list[Attachment]:
@@ -302,3 +311,17 @@ def record_time(person: Person, lesson: Lesson, seconds: int, *, now: datetime) 
     row.updated_at = now
     db.session.flush()
     return credited
+
+
+def record_position(person: Person, lesson: Lesson, position_s: int, *, now: datetime) -> None:
+    """Remember where *person* stopped the lesson's video (``0..MAX_POSITION_S`` seconds).
+
+    Telemetry like reading time (not audited). ``updated_at`` is left alone on an existing row:
+    it is the clock that caps reading-time reports and dates the learner's last activity.
+    """
+    if not 0 <= position_s <= MAX_POSITION_S:
+        raise ValueError(position_s)
+    _ensure_learner_sees(person, lesson)
+    row, _new = _progress_row(person, lesson, now)
+    row.position_s = position_s
+    db.session.flush()

@@ -82,7 +82,8 @@ def lesson_page(lesson: int) -> str:
     return render_template("courses/learn_lesson.html", lesson=found, course=found.course,
                            progress=progress, step=progress.step(found.id), prev=prev, next=nxt,
                            body=render_markdown(found.body), file_endpoint=FILE_ENDPOINT,
-                           attachments=learning.lesson_attachments(found) if has_files else [])
+                           attachments=learning.lesson_attachments(found) if has_files else [],
+                           resume=learning.resume_position(learner.person, found))
 
 
 @bp.post("/learn/lesson/<int:lesson>/complete")
@@ -112,5 +113,22 @@ def record_time(lesson: int) -> tuple[str, int]:
     if not seconds.isascii() or not seconds.isdigit() or len(seconds) > 6:
         abort(400)
     learning.record_time(learner.person, found, int(seconds), now=utcnow())
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/learn/lesson/<int:lesson>/position")
+@login_only
+def record_position(lesson: int) -> tuple[str, int]:
+    """Where the trainee stopped the lesson's video: whole seconds, ``0..MAX_POSITION_S``."""
+    learner = _learner()
+    found = _lesson(learner, lesson)
+    value = request.form.get("position", "")
+    if not value.isascii() or not value.isdigit() or len(value) > 6:
+        abort(400)
+    position = int(value)
+    if position > learning.MAX_POSITION_S:
+        abort(400)
+    learning.record_position(learner.person, found, position, now=utcnow())
     db.session.commit()
     return "", 204

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -18,11 +18,14 @@ from lms.errors import DomainError, ValidationFailed
 from lms.extensions import db
 from lms.i18n import _
 from lms.org import queries
+from lms.org.export import TZ
 from lms.org.models import Level, OrgUnit, Person
 from lms.org.people_forms import unit_choices
 from lms.org.services import breadcrumbs
 from lms.training import enrolment, programs, sessions
+from lms.training.coverage_export import XLSX
 from lms.training.models import Enrollment, Program
+from lms.training.program_export import programs_workbook, roster_workbook
 from lms.training.program_forms import (
     AddPersonForm,
     AutoEnrolForm,
@@ -116,6 +119,17 @@ def list_programs() -> str:
                            total=total, page=page, size=PAGE_SIZE)
 
 
+@bp.get("/programs/export.xlsx")
+@requires(Perm.PROGRAM_MANAGE)
+def export_programs() -> Response:
+    """The list as filtered on the page (same scope and filters), every page of it."""
+    form = ProgramFilterForm(formdata=request.args)
+    form.validate()
+    data = programs_workbook(_filtered(form))
+    name = _("培训班-%(date)s.xlsx", date=utcnow().astimezone(TZ).strftime("%Y%m%d"))
+    return send_file(data, as_attachment=True, download_name=name, mimetype=XLSX)
+
+
 # ---------------------------------------------------------------- create and edit
 
 
@@ -184,6 +198,15 @@ def show_program(program: Program) -> str:
         attendance=sessions.attendance_counts(program), course_form=course_form,
         move_form=CourseMoveForm(), status_form=StatusForm(), enrol_form=AutoEnrolForm(),
         now=utcnow())
+
+
+@bp.get("/programs/<int:program_id>/roster.xlsx")
+@requires(Perm.PROGRAM_MANAGE, program_id=Program)
+def export_roster(program: Program) -> Response:
+    """Enrolled and waitlisted people of the program, with hours and attendance."""
+    name = _("学员名单-%(title)s.xlsx", title=program.title.replace("/", "-").replace("\\", "-"))
+    return send_file(roster_workbook(program), as_attachment=True, download_name=name,
+                     mimetype=XLSX)
 
 
 @bp.post("/programs/<int:program_id>/status")
