@@ -35,6 +35,7 @@ from lms.i18n import _
 from lms.org.models import OrgUnit
 from lms.org.people_forms import opt_int, unit_choices
 from lms.org.queries import unit_choices as unit_rows
+from lms.web.actions import commit_or_flash
 
 MAX_PAGE = 10_000
 
@@ -170,14 +171,9 @@ def author_edit_course(course: Course) -> Response | str:
 @requires(Perm.COURSE_MANAGE, course_id=Course)
 def author_retire_course(course: Course) -> Response:
     retire = request.form.get("retired") == "1"
-    try:
-        authoring.set_course_retired(course, retire, actor=current_user, now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("课程已停用，学员不再看到它。") if retire else _("课程已恢复使用。"), "success")
+    commit_or_flash(
+        lambda: authoring.set_course_retired(course, retire, actor=current_user, now=utcnow()),
+        _("课程已停用，学员不再看到它。") if retire else _("课程已恢复使用。"))
     return to_course(course)
 
 
@@ -252,14 +248,7 @@ def author_reorder(course: Course) -> Response:
 
 
 def _change_order(course: Course, change: Any) -> None:
-    try:
-        change()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("课时顺序已保存。"), "success")
+    commit_or_flash(change, _("课时顺序已保存。"))
 
 
 @bp.post("/manage/lessons/<int:lesson_id>/retire")

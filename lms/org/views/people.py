@@ -31,6 +31,7 @@ from lms.org.people_forms import (
     unit_choices,
 )
 from lms.org.views import bp
+from lms.web.actions import commit_or_flash
 
 PAGE_SIZE = 50
 #: Levels offered by the list's unit picker (a village comes in through ``?unit=``).
@@ -259,12 +260,6 @@ def remove_qualification(person: Person) -> Response:
         flash(_("该证书不存在，请刷新页面后重试。"), "error")
         return redirect(url_for("org.show_person", person_id=person.id))
     qualification = next(q for q in person.qualifications if q.id == form.qualification.data)
-    try:
-        services.remove_qualification(person, qualification, actor=current_user, now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("证书已删除。"), "success")
+    commit_or_flash(lambda: services.remove_qualification(
+        person, qualification, actor=current_user, now=utcnow()), _("证书已删除。"))
     return redirect(url_for("org.show_person", person_id=person.id))

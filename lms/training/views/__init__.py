@@ -7,8 +7,10 @@ from flask import Blueprint
 
 bp = Blueprint("training", __name__, url_prefix="/training", template_folder="../templates")
 
-from lms.training.views import coverage, records  # noqa: E402,F401
-
-from lms.training.views import programs, sessions  # noqa: E402,F401
-
-from lms.training.views import certificates  # noqa: E402,F401
+from lms.training.views import (  # noqa: E402,F401  # noqa: E402,F401
+    certificates,  # noqa: E402,F401
+    coverage,
+    programs,
+    records,
+    sessions,
+)

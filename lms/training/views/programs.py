@@ -41,6 +41,7 @@ from lms.training.program_forms import (
 )
 from lms.training.program_labels import ENROLMENT_STATUSES, tone, training_label
 from lms.training.views import bp
+from lms.web.actions import commit_or_flash
 
 PAGE_SIZE = 50
 ORGANISER_LEVELS = (Level.CITY, Level.COUNTY, Level.TOWNSHIP)
@@ -217,14 +218,8 @@ def change_status(program: Program) -> Response:
         flash(_("请刷新页面后重试。"), "error")
         return _to_detail(program)
     change = programs.open_program if form.action.data == "open" else programs.close_program
-    try:
-        change(program, actor=current_user, now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("培训班已开班。") if program.status == "open" else _("培训班已结束。"), "success")
+    commit_or_flash(lambda: change(program, actor=current_user, now=utcnow()),
+                    _("培训班已开班。") if form.action.data == "open" else _("培训班已结束。"))
     return _to_detail(program)
 
 
@@ -239,15 +234,9 @@ def attach_course(program: Program) -> Response:
     if not form.validate_on_submit():
         flash(_("请从列表中选择课程。"), "error")
         return _to_detail(program)
-    try:
-        programs.attach_course(program, db.session.get(Course, form.course.data),
-                               actor=current_user, now=utcnow())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("课程已加入培训班。"), "success")
+    course = db.session.get(Course, form.course.data)
+    commit_or_flash(lambda: programs.attach_course(program, course, actor=current_user,
+                                                   now=utcnow()), _("课程已加入培训班。"))
     return _to_detail(program)
 
 

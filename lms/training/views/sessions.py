@@ -27,6 +27,7 @@ from lms.training.program_forms import (
 from lms.training.program_labels import training_label
 from lms.training.views import bp
 from lms.training.views.programs import crumbs, form_error
+from lms.web.actions import commit_or_flash
 
 
 def _to_session(session: TrainingSession) -> Response:
@@ -139,14 +140,8 @@ def open_signin(session: TrainingSession) -> Response | str:
 @requires(Perm.PROGRAM_MANAGE, session_id=TrainingSession)
 def close_signin(session: TrainingSession) -> Response:
     if SigninCloseForm().validate_on_submit():
-        try:
-            sessions.close_signin(session, actor=current_user, now=utcnow())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("签到已结束。"), "success")
+        commit_or_flash(lambda: sessions.close_signin(session, actor=current_user, now=utcnow()),
+                        _("签到已结束。"))
     return _to_session(session)
 
 
