@@ -76,6 +76,7 @@ def _import_models() -> None:
     import lms.audit
     import lms.auth.models
     import lms.courses.models
+    import lms.exams.models
     import lms.jobs
     import lms.org.models
     import lms.training.models  # noqa: F401
@@ -125,11 +126,12 @@ def _register_blueprints(app: Flask) -> None:
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
     from lms.courses.views import bp as courses_bp
+    from lms.exams.views import bp as exams_bp
     from lms.org.views import bp as org_bp
     from lms.training.views import bp as training_bp
     from lms.web.views import bp as web_bp
 
-    for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp, training_bp):
+    for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp, exams_bp, training_bp):
         app.register_blueprint(bp)
 
 

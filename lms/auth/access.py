@@ -124,7 +124,7 @@ def get_in_scope(model: Any, obj_id: int, scope: Scope) -> Any:
 
 @dataclass(frozen=True)
 class AccessRule:
-    kind: str  # "public" | "login" | "perm"
+    kind: str  # "public" | "login" | "own" | "perm"
     perm: Perm | None = None
     loads: dict[str, Any] = field(default_factory=dict)
     #: Allowed while the user must change the password (logout, password change).
@@ -144,6 +144,27 @@ def login_only(fn: F | None = None, *, during_password_change: bool = False) -> 
         return f
 
     return wrap(fn) if fn is not None else wrap
+
+
+def owned(**loads: Any) -> Callable[[F], F]:
+    """Any logged-in user, for their own objects: each ``name_id=Model`` URL argument is loaded
+    only when the row's ``person_id`` is the user's person (anything else is a 404)."""
+
+    def wrap(fn: F) -> F:
+        fn.access_rule = AccessRule("own", None, dict(loads))  # type: ignore[attr-defined]
+        return fn
+
+    return wrap
+
+
+def get_owned(model: Any, obj_id: int, user: Any) -> Any:
+    if user is None or user.person_id is None or not 0 < obj_id <= MAX_ID:
+        raise ScopedLoadError(model.__name__)
+    obj = db.session.execute(select(model).where(
+        model.id == obj_id, model.person_id == user.person_id)).scalar()
+    if obj is None:
+        raise ScopedLoadError(model.__name__)
+    return obj
 
 
 def requires(perm: Perm, **loads: Any) -> Callable[[F], F]:

@@ -24,6 +24,10 @@ class Perm(StrEnum):
     TRAINING_VIEW = "training.view"
     #: Approve external training hours of people in scope.
     TRAINING_APPROVE = "training.approve"
+    #: Question banks, exams and papers, marking, score queries, exam-day operations.
+    EXAM_MANAGE = "exam.manage"
+    #: Exam results and item analysis of the units in scope (read only).
+    EXAM_RESULTS_VIEW = "exam.results_view"
 
 
 class Role(StrEnum):
@@ -40,13 +44,15 @@ ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMI
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.TRAINER: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.COURSE_MANAGE,
-                             Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW}),
+                             Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.EXAM_MANAGE,
+                             Perm.EXAM_RESULTS_VIEW}),
     Role.HR: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.QUOTA_VIEW, Perm.TRAINING_VIEW,
-                        Perm.TRAINING_APPROVE}),
+                        Perm.TRAINING_APPROVE, Perm.EXAM_RESULTS_VIEW}),
     Role.UNIT_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE,
         Perm.PERSON_REVEAL_ID, Perm.ACCOUNT_MANAGE, Perm.QUOTA_VIEW, Perm.COURSE_MANAGE,
-        Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.TRAINING_APPROVE,
+        Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.TRAINING_APPROVE, Perm.EXAM_MANAGE,
+        Perm.EXAM_RESULTS_VIEW,
     }),
     Role.SYSTEM_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE, Perm.QUOTA_VIEW,

@@ -8,7 +8,7 @@ from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from lms.audit import AuditContext, audit_context
-from lms.auth.access import ScopedLoadError, get_in_scope, rule_of, scope_for
+from lms.auth.access import ScopedLoadError, get_in_scope, get_owned, rule_of, scope_for
 from lms.auth.services import password_expired
 from lms.db import utcnow, write_intent
 
@@ -48,11 +48,18 @@ def enforce_access():  # noqa: ANN201 - returns a response or None
         return redirect(url_for("auth.change_password"))
     if rule.kind == "login":
         return None
+    args = request.view_args if request.view_args is not None else {}
+    if rule.kind == "own":
+        for arg, model in rule.loads.items():
+            try:
+                args[arg[:-3]] = get_owned(model, int(args.pop(arg)), user)
+            except (ScopedLoadError, KeyError, ValueError):
+                abort(404)
+        return None
     scope = scope_for(user, rule.perm)
     if scope.is_empty:
         abort(403)
     g.scope = scope
-    args = request.view_args if request.view_args is not None else {}
     for arg, model in rule.loads.items():
         try:
             args[arg[:-3]] = get_in_scope(model, int(args.pop(arg)), scope)

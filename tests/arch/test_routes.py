@@ -41,14 +41,43 @@ def _objects(world, side: str) -> dict:
     """An object of each scoped model in county A ("in") or county B ("out")."""
     a = side == "in"
     person = world.person_a if a else world.person_b
+    b_user = None if a else _b_user(world)
     return {
         OrgUnit: world.town_a if a else world.town_b,
         Person: person,
         Post: person.posts[0],
-        User: world.trainee if a else _b_user(world),
+        User: world.trainee if a else b_user,
         **_course_objects(world.town_a if a else world.town_b),
         **_program_objects(world.county_a if a else world.county_b),
+        **_exam_objects(world.county_a if a else world.county_b, person,
+                        world.trainee if a else b_user),
     }
+
+
+def _exam_objects(county, person, user) -> dict:
+    """A county bank with a question, a published exam, a finished attempt of *person* with its
+    item, and a score query on it."""
+    from lms.exams.models import (
+        Attempt,
+        AttemptItem,
+        Exam,
+        Question,
+        QuestionBank,
+        ScoreQuery,
+    )
+    from lms.extensions import db
+    from tests.exams.factories import make_attempt, make_bank, make_exam, make_question
+
+    bank = make_bank(county)
+    question = make_question(bank)
+    exam = make_exam(county, [question])
+    attempt = make_attempt(exam, person, user.id, state="submitted")
+    query = ScoreQuery(attempt_id=attempt.id, org_unit_id=county.id, person_id=person.id,
+                       message="请复核")
+    db.session.add(query)
+    db.session.flush()
+    return {QuestionBank: bank, Question: question, Exam: exam, Attempt: attempt,
+            AttemptItem: attempt.items[0], ScoreQuery: query}
 
 
 def _program_objects(county) -> dict:
@@ -127,7 +156,7 @@ def test_out_of_scope_objects_are_404_and_in_scope_are_not(app, client, world):
         access = rule_of(app.view_functions[rule.endpoint])
         missing = [m for m in access.loads.values() if m not in inside]
         assert not missing, f"add a factory for {missing} to tests/arch/test_routes.py"
-        actor = _county_a_actor(world, access.perm)
+        actor = world.trainee if access.kind == "own" else _county_a_actor(world, access.perm)
         if actor is None:
             continue  # a global-only permission has no "other county"
         client.login(actor.username)

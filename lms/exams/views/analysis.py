@@ -1,0 +1,5 @@
+"""Exam pages (analysis)."""
+
+from __future__ import annotations
+
+from lms.exams.views import bp  # noqa: F401

@@ -1,0 +1,5 @@
+"""Exam pages (take)."""
+
+from __future__ import annotations
+
+from lms.exams.views import bp  # noqa: F401
