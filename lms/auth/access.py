@@ -148,7 +148,8 @@ def login_only(fn: F | None = None, *, during_password_change: bool = False) -> 
 
 def owned(**loads: Any) -> Callable[[F], F]:
     """Any logged-in user, for their own objects: each ``name_id=Model`` URL argument is loaded
-    only when the row's ``person_id`` is the user's person (anything else is a 404)."""
+    only when the row's ``person_id`` is the user's person, or, for a model with an
+    ``owner_clause(user)`` class method, when that SQL condition holds (anything else is a 404)."""
 
     def wrap(fn: F) -> F:
         fn.access_rule = AccessRule("own", None, dict(loads))  # type: ignore[attr-defined]
@@ -160,8 +161,9 @@ def owned(**loads: Any) -> Callable[[F], F]:
 def get_owned(model: Any, obj_id: int, user: Any) -> Any:
     if user is None or user.person_id is None or not 0 < obj_id <= MAX_ID:
         raise ScopedLoadError(model.__name__)
-    obj = db.session.execute(select(model).where(
-        model.id == obj_id, model.person_id == user.person_id)).scalar()
+    mine = (model.owner_clause(user) if hasattr(model, "owner_clause")
+            else model.person_id == user.person_id)
+    obj = db.session.execute(select(model).where(model.id == obj_id, mine)).scalar()
     if obj is None:
         raise ScopedLoadError(model.__name__)
     return obj

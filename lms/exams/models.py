@@ -187,6 +187,13 @@ class Exam(db.Model):
     def post_type_list(self) -> list[str]:
         return [p for p in self.audience_post_types.split(",") if p]
 
+    @classmethod
+    def owner_clause(cls, user: Any) -> Any:
+        """Candidates' routes (``lms.auth.access.owned``) load only exams the user may sit."""
+        from lms.exams.audience import owner_clause
+
+        return owner_clause(user)
+
 
 class PaperItem(db.Model):
     """A question of a fixed paper; the candidate sees the question's current version at start."""
