@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from lms.db import write_intent
 from lms.extensions import db
 from lms.i18n import _
 
@@ -43,8 +44,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def db_busy(exc: OperationalError):  # noqa: ANN202
         db.session.rollback()
+        # The page below may read (the user's language): as a plain read, not another
+        # BEGIN IMMEDIATE on the database that is still locked.
+        write_intent.set(False)
         log.warning("database busy or unavailable (request %s): %s", g.get("request_id"), exc)
-        return _page(503, _("系统繁忙"), _("数据库暂时繁忙，您的操作没有保存，请稍后重试。"))
+        body, code = _page(503, _("系统繁忙"), _("数据库暂时繁忙，您的操作没有保存，请稍后重试。"))
+        return body, code, {"Retry-After": "2"}
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):  # noqa: ANN202

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,15 @@ from lms.auth.models import User, UserSession
 from lms.auth.services.common import LoginFailed, is_admin, normalize_username, settings, token_hash
 from lms.auth.services.roles import ensure_manageable
 from lms.extensions import db
+
+#: Conditions under which a quiet session outlives the idle timeout (never the absolute one):
+#: an exam in progress must not log its candidate out (P6). Later domains register them.
+_idle_exemptions: list[Callable[[User, datetime], bool]] = []
+
+
+def register_idle_exemption(fn: Callable[[User, datetime], bool]) -> None:
+    if fn not in _idle_exemptions:
+        _idle_exemptions.append(fn)
 
 
 def find_login(login: str) -> User | None:
@@ -93,8 +103,10 @@ def resolve_session(token: str, *, now: datetime) -> User | None:
     user = row.user
     idle = settings()["ADMIN_IDLE_TIMEOUT_MINUTES"] if is_admin(user) else settings()[
         "IDLE_TIMEOUT_MINUTES"]
-    if (now - row.last_seen_at > timedelta(minutes=idle)
-            or now - row.created_at > timedelta(hours=settings()["ABSOLUTE_TIMEOUT_HOURS"])):
+    if now - row.created_at > timedelta(hours=settings()["ABSOLUTE_TIMEOUT_HOURS"]):
+        return None
+    if now - row.last_seen_at > timedelta(minutes=idle) and not any(
+            exempt(user, now) for exempt in _idle_exemptions):
         return None
     if now - row.last_seen_at > timedelta(seconds=60):  # one write a minute, not per request
         row.last_seen_at = now

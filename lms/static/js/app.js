@@ -28,5 +28,17 @@
     document.querySelectorAll("[data-print]").forEach(function (b) {
       b.addEventListener("click", function () { window.print(); });
     });
+    // Exam pages keep unsent answers in sessionStorage (exam.js): logging out removes them, so
+    // nothing of an exam stays in the browser of a shared computer.
+    document.querySelectorAll("form[data-logout]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        try {
+          for (var i = window.sessionStorage.length - 1; i >= 0; i--) {
+            var key = window.sessionStorage.key(i);
+            if (key && key.indexOf("exam-outbox-") === 0) { window.sessionStorage.removeItem(key); }
+          }
+        } catch (e) { /* storage disabled: nothing was kept */ }
+      });
+    });
   });
 })();
