@@ -79,6 +79,7 @@ def _import_models() -> None:
     import lms.exams.models
     import lms.jobs
     import lms.org.models
+    import lms.training.exam_link
     import lms.training.models  # noqa: F401
 
 

@@ -1,8 +1,8 @@
 """The trainee home's programs (我的培训): the person's enrolments with status, due date and
 progress of the program's courses, and whether one of their sessions is open for sign-in now.
 
-Pure reads in a fixed number of statements (three) whatever the number of enrolments, courses
-and lessons: the trainee home is query-budgeted in tests.
+Pure reads in a fixed number of statements (three; five when a closing exam is due) whatever
+the number of enrolments, courses and lessons: the trainee home is query-budgeted in tests.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from sqlalchemy.orm import joinedload
 
 from lms.courses.learning import percent
 from lms.courses.models import Course, Lesson, LessonProgress
+from lms.exams.models import Exam
+from lms.exams.results import counted_for_exams
 from lms.extensions import db
 from lms.i18n import _l
 from lms.org.models import Person
@@ -84,6 +86,12 @@ class ProgramProgress:
         return STATES[self.state][1]
 
 
+@dataclass(frozen=True)
+class ExamStep:
+    program: Program
+    exam: Exam
+
+
 @dataclass
 class ProgramHome:
     #: Enrolled and waitlisted programs, the soonest due first.
@@ -91,6 +99,9 @@ class ProgramHome:
     completed: list[ProgramProgress]
     #: A session of an enrolled program whose sign-in is open now (the next step is 去签到).
     signin_session: TrainingSession | None
+    #: The closing exam of an enrolled program whose lessons are all done and whose exam is not
+    #: passed yet (the next step is 参加结业考试).
+    exam_step: ExamStep | None = None
 
     @property
     def next_program(self) -> ProgramProgress | None:
@@ -152,10 +163,37 @@ def open_signin_session(person: Person, now: datetime) -> TrainingSession | None
         .order_by(TrainingSession.starts_at, TrainingSession.id).limit(1)).scalar()
 
 
+def exam_step(person: Person, rows: list[ProgramProgress]) -> ExamStep | None:
+    """The first enrolled program that requires an exam, whose lessons are all done and whose
+    published closing exam the person has not passed (nor waits for its marking). Two queries,
+    and none when no program is at that point."""
+    ready = [r.program for r in rows if r.enrollment.status == "enrolled"
+             and r.program.requires_exam and r.next_lesson is None]
+    if not ready:
+        return None
+    exams = db.session.execute(
+        select(Exam).where(Exam.program_id.in_([p.id for p in ready]),
+                           Exam.status == "published")
+        .order_by(Exam.opens_at.is_(None), Exam.opens_at, Exam.id)).scalars().all()
+    results = counted_for_exams([e.id for e in exams], [person.id])
+    by_program: dict[int, list[Exam]] = {}
+    for exam in exams:
+        by_program.setdefault(exam.program_id, []).append(exam)
+    for program in ready:
+        mine = by_program.get(program.id, [])
+        counted = [results.get((e.id, person.id)) for e in mine]
+        if any(c is not None and c.passed is not False for c in counted):
+            continue  # passed, or waiting for a marker
+        if mine:
+            return ExamStep(program, mine[0])
+    return None
+
+
 def program_home(person: Person, now: datetime) -> ProgramHome:
     enrolments = _enrolments(person)
     lessons = _lessons(person, [e.program_id for e in enrolments])
     rows = [ProgramProgress(e, lessons[e.program_id]) for e in enrolments]
     return ProgramHome(current=[r for r in rows if r.enrollment.status != "completed"],
                        completed=[r for r in rows if r.enrollment.status == "completed"],
-                       signin_session=open_signin_session(person, now) if rows else None)
+                       signin_session=open_signin_session(person, now) if rows else None,
+                       exam_step=exam_step(person, rows))

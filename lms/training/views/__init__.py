@@ -10,6 +10,7 @@ bp = Blueprint("training", __name__, url_prefix="/training", template_folder="..
 from lms.training.views import (  # noqa: E402,F401  # noqa: E402,F401
     certificates,  # noqa: E402,F401
     coverage,
+    program_exams,
     programs,
     records,
     sessions,

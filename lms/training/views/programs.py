@@ -22,7 +22,7 @@ from lms.org.export import TZ
 from lms.org.models import Level, OrgUnit, Person
 from lms.org.people_forms import unit_choices
 from lms.org.services import breadcrumbs
-from lms.training import enrolment, programs, sessions
+from lms.training import enrolment, exam_link, programs, sessions
 from lms.training.coverage_export import XLSX
 from lms.training.models import Enrollment, Program
 from lms.training.program_export import programs_workbook, roster_workbook
@@ -198,7 +198,7 @@ def show_program(program: Program) -> str:
         size=PAGE_SIZE, hours=sessions.attended_hours(program, [e.person_id for e in people]),
         attendance=sessions.attendance_counts(program), course_form=course_form,
         move_form=CourseMoveForm(), status_form=StatusForm(), enrol_form=AutoEnrolForm(),
-        now=utcnow())
+        exams=exam_link.exam_section(program, current_user), now=utcnow())
 
 
 @bp.get("/programs/<int:program_id>/roster.xlsx")
