@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from lms import audit
 from lms.audit import AuditEntry
 from lms.auth.models import User
 from lms.auth.passwords import password_problems
+from lms.db import utcnow
 from lms.demo import load
 from lms.demo.accounts import DEMO_PASSWORD, STAFF_ACCOUNTS
 from lms.demo.divisions import COUNTY_CODE, TOWNSHIP_CODE
@@ -240,3 +241,70 @@ def test_demo_logins_without_demo_data(runner, world):
     result = runner.invoke(args=["lms", "demo-logins"])
     assert result.exit_code == 0 and result.stdout == ""
     assert "没有加载演示数据" in result.stderr
+
+
+# ---------------------------------------------------------------- exams
+
+
+def _demo_exams():  # noqa: ANN202
+    from lms.exams.models import Exam
+
+    return {e.title: e for e in db.session.execute(select(Exam)).scalars()}
+
+
+def test_demo_bank_comes_from_the_shipped_template(loaded):
+    from lms.demo.exams import BANK_CODE, parsed_questions
+    from lms.exams.models import Question, QuestionBank, QuestionVersion
+
+    bank = db.session.execute(select(QuestionBank).where(QuestionBank.code == BANK_CODE)).scalar()
+    assert bank.org_unit.code == COUNTY_CODE
+    versions = list(db.session.execute(
+        select(QuestionVersion).join(Question, Question.current_version_id == QuestionVersion.id)
+        .where(Question.bank_id == bank.id)).scalars())
+    assert len(versions) == len(parsed_questions()) >= 40
+    assert {v.type for v in versions} == {"single_choice", "multiple_choice", "true_false",
+                                          "fill_blank", "short_answer"}
+    assert all(v.explanation and v.knowledge_point and v.category for v in versions)
+    assert {"社会救助", "养老服务", "儿童福利", "婚姻登记", "殡葬管理", "社会组织",
+            "区划地名"} <= {v.category for v in versions}
+
+
+def test_demo_trainees_see_the_open_exam(client, loaded):
+    from lms.exams.audience import may_sit
+
+    exam = _demo_exams()["村(社区)民政助理员政策知识测试"]
+    assert exam.org_unit.code == TOWNSHIP_CODE and exam.status == "published"
+    assert exam.time_limit_minutes == 30 and exam.pass_score == 60
+    assert exam.closes_at - exam.opens_at >= timedelta(days=365)
+    assert len(exam.items) == 20
+    trainees = list(db.session.execute(select(User).where(User.person_id.is_not(None))).scalars())
+    assert all(may_sit(u.person, exam) for u in trainees)
+    client.login(trainees[0].username, DEMO_PASSWORD)
+    assert "村(社区)民政助理员政策知识测试" in client.get("/exams/my").get_data(as_text=True)
+
+
+def test_demo_closed_exam_has_marked_attempts_for_the_analysis(client, loaded):
+    from lms.exams import analysis
+
+    exam = _demo_exams()["社会救助政策随堂测验（已结束）"]
+    assert exam.closes_at < utcnow()
+    result = analysis.analyse_exam(exam)
+    assert result.n == 30 and not result.indicative
+    assert any(q.exam.flags for q in result.questions)
+    client.login("county_trainer", DEMO_PASSWORD)
+    html = client.get(f"/exams/{exam.id}/analysis").get_data(as_text=True)
+    assert "可能答案有误" in html
+
+
+def _scores() -> list:
+    from lms.exams.models import Attempt
+
+    return db.session.execute(select(Attempt.person_id, Attempt.score, Attempt.state)
+                              .order_by(Attempt.person_id)).all()
+
+
+def test_demo_attempts_follow_the_seed(app):
+    _load_fresh(7)
+    first = _scores()
+    _load_fresh(7)
+    assert _scores() == first and len(first) == 30

@@ -11,8 +11,10 @@ from lms.exams.views import (  # noqa: E402,F401
     analysis,
     authoring,
     banks,
+    live,
     marking,
     questions,
     results,
     take,
+    take_api,
 )
