@@ -78,8 +78,11 @@ def _import_models() -> None:
     import lms.courses.models
     import lms.exams.models
     import lms.jobs
+    import lms.onboarding.gate
+    import lms.onboarding.models
     import lms.org.models
     import lms.training.exam_link
+    import lms.training.exam_outcomes
     import lms.training.models  # noqa: F401
 
 
@@ -128,11 +131,13 @@ def _register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.courses.views import bp as courses_bp
     from lms.exams.views import bp as exams_bp
+    from lms.onboarding.views import bp as onboarding_bp
     from lms.org.views import bp as org_bp
     from lms.training.views import bp as training_bp
     from lms.web.views import bp as web_bp
 
-    for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp, exams_bp, training_bp):
+    for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp, exams_bp, training_bp,
+               onboarding_bp):
         app.register_blueprint(bp)
 
 

@@ -90,6 +90,17 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "exam.paper_move": _l("调整试题顺序"), "exam.paper_points": _l("修改试卷分值"),
     "exam.slot_add": _l("新增组卷规则"), "exam.slot_update": _l("修改组卷规则"),
     "exam.slot_remove": _l("删除组卷规则"),
+    "enrolment.restart": _l("重修课程"), "enrolment.onboarding": _l("岗前培训报名"),
+    "onboarding.assign": _l("分配岗前培训"), "onboarding.pass": _l("通过岗前培训"),
+    "consultation.submit": _l("提交主任人选征求意见"),
+    "consultation.request_info": _l("要求补充材料"), "consultation.supplement": _l("补充材料"),
+    "consultation.concur": _l("同意主任人选"), "consultation.object": _l("不同意主任人选"),
+    "consultation.withdraw": _l("撤回征求意见"),
+    "filing.submit": _l("提交助理员备案"), "filing.acknowledge": _l("备案已接收"),
+    "filing.return": _l("退回备案"), "filing.resubmit": _l("重新提交备案"),
+    "replacement.open": _l("启动撤换"), "replacement.statement": _l("提交申辩"),
+    "replacement.dismiss": _l("决定撤换"), "replacement.keep": _l("决定留任"),
+    "replacement.withdraw": _l("撤销撤换"),
 }
 OBJECT_TYPES: dict[str, Any] = {
     "User": _l("账号"), "OrgUnit": _l("单位"), "Person": _l("人员"), "Post": _l("岗位"),
@@ -100,6 +111,8 @@ OBJECT_TYPES: dict[str, Any] = {
     "Exam": _l("考试"),
     "QuestionBank": _l("题库"), "Question": _l("试题"),
     "AttemptItem": _l("答卷试题"), "QuestionVersion": _l("试题版本"), "ScoreQuery": _l("成绩复核"),
+    "OnboardingRecord": _l("岗前培训记录"), "Consultation": _l("主任人选征求意见"),
+    "Filing": _l("助理员备案"), "ReplacementCase": _l("撤换案件"),
 }
 
 

@@ -308,3 +308,18 @@ def test_demo_attempts_follow_the_seed(app):
     first = _scores()
     _load_fresh(7)
     assert _scores() == first and len(first) == 30
+
+
+def test_onboarding_programs_per_tier_and_pending_posts_assigned(loaded):
+    from lms.onboarding.gate import find_program
+    from lms.onboarding.models import OnboardingRecord
+    from lms.training.models import Program
+
+    programs = db.session.execute(select(Program.audience_post_type).where(
+        Program.kind == "onboarding", Program.status == "open")).scalars().all()
+    assert sorted(programs) == sorted(PostType)
+    records = db.session.execute(select(OnboardingRecord)).scalars().all()
+    assert records, "some demo posts wait for onboarding in the demo units"
+    for record in records:
+        assert record.post.status == PostStatus.PENDING_ONBOARDING.value
+        assert find_program(record.post).id == record.program_id

@@ -28,6 +28,12 @@ class Perm(StrEnum):
     EXAM_MANAGE = "exam.manage"
     #: Exam results and item analysis of the units in scope (read only).
     EXAM_RESULTS_VIEW = "exam.results_view"
+    #: The county bureau's side of appointments: answer director consultations, acknowledge or
+    #: return assistant filings (checked on the county unit, so a township cannot answer itself).
+    APPOINTMENT_REVIEW = "appointment.review"
+    #: Oversight lists: pending onboarding, acting posts, overdue consultations and filings,
+    #: vacancies, legacy posts.
+    ONBOARDING_VIEW = "onboarding.view"
 
 
 class Role(StrEnum):
@@ -45,14 +51,15 @@ ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMI
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.TRAINER: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.COURSE_MANAGE,
                              Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.EXAM_MANAGE,
-                             Perm.EXAM_RESULTS_VIEW}),
+                             Perm.EXAM_RESULTS_VIEW, Perm.ONBOARDING_VIEW}),
     Role.HR: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.QUOTA_VIEW, Perm.TRAINING_VIEW,
-                        Perm.TRAINING_APPROVE, Perm.EXAM_RESULTS_VIEW}),
+                        Perm.TRAINING_APPROVE, Perm.EXAM_RESULTS_VIEW, Perm.APPOINTMENT_REVIEW,
+                        Perm.ONBOARDING_VIEW}),
     Role.UNIT_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE,
         Perm.PERSON_REVEAL_ID, Perm.ACCOUNT_MANAGE, Perm.QUOTA_VIEW, Perm.COURSE_MANAGE,
         Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.TRAINING_APPROVE, Perm.EXAM_MANAGE,
-        Perm.EXAM_RESULTS_VIEW,
+        Perm.EXAM_RESULTS_VIEW, Perm.APPOINTMENT_REVIEW, Perm.ONBOARDING_VIEW,
     }),
     Role.SYSTEM_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE, Perm.QUOTA_VIEW,

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text
 
 from lms import audit
 from lms.auth.models import User
-from lms.demo import accounts, exams
+from lms.demo import accounts, exams, onboarding
 from lms.demo.divisions import TOWNSHIP_CODE, Division, for_size
 from lms.demo.people import PersonPlan, go_live_at, plan_people
 from lms.demo.populations import Population, synthesise
@@ -205,6 +205,7 @@ def load(size: str, seed: int, *, now: datetime, progress: Progress = _quiet) ->
     result = _result(size, seed, divisions, people)
     result.accounts = accounts.create_accounts(_trainees(people, first_person), unit_ids, now)
     exams.load_exams(seed, now)
+    onboarding.load_onboarding(now)
     audit.record(None, "demo.load", None, now=now, **result.audit_data())
     return result
 

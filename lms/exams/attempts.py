@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms import audit
 from lms.auth.services.sessions import register_idle_exemption
+from lms.exams import hooks
 from lms.exams.attempt_errors import CONFLICT, FORBIDDEN, AttemptRefused
 from lms.exams.audience import may_sit
 from lms.exams.models import FINISHED_STATES, Attempt, AttemptItem, Exam, QuestionVersion
@@ -92,6 +93,19 @@ def _check_may_start(exam: Exam, person: Any, now: datetime, passcode: str | Non
             raise AttemptRefused(_("考场口令不正确，请向监考老师确认。"), FORBIDDEN)
 
 
+def attempts_left(exam: Exam, person_id: int) -> int | None:
+    """Attempts the person may still start (None: unlimited); attempts before the person's
+    floor (a repeated course) do not count."""
+    if not exam.attempts_allowed:
+        return None
+    floor = hooks.attempt_floor(exam, person_id)
+    stmt = select(func.count(Attempt.id)).where(Attempt.exam_id == exam.id,
+                                                Attempt.person_id == person_id)
+    if floor is not None:
+        stmt = stmt.where(Attempt.started_at >= floor)
+    return max(exam.attempts_allowed - db.session.execute(stmt).scalar_one(), 0)
+
+
 def start_attempt(exam: Exam, user: Any, *, now: datetime,
                   passcode: str | None = None) -> Attempt:
     """The person's open attempt (idempotent), or a new one with its drawn paper."""
@@ -104,8 +118,11 @@ def start_attempt(exam: Exam, user: Any, *, now: datetime,
         if existing.state == IN_PROGRESS:
             return existing
     _check_may_start(exam, person, now, passcode)
+    floor = hooks.attempt_floor(exam, person.id)
+    counted = func.count(Attempt.id) if floor is None else \
+        func.count(Attempt.id).filter(Attempt.started_at >= floor)
     used, last_number = db.session.execute(
-        select(func.count(Attempt.id), func.coalesce(func.max(Attempt.number), 0))
+        select(counted, func.coalesce(func.max(Attempt.number), 0))
         .where(Attempt.exam_id == exam.id, Attempt.person_id == person.id)).one()
     if exam.attempts_allowed and used >= exam.attempts_allowed:
         raise AttemptRefused(_("您已用完这场考试的 %(n)s 次作答机会。", n=exam.attempts_allowed),
@@ -239,6 +256,7 @@ def _submit(attempt: Attempt, now: datetime, auto: bool, actor: Any) -> tuple[At
         "exam.attempt_submitted"
     audit.record(actor, action, attempt, now=now, exam_id=exam.id, number=attempt.number,
                  score=str(attempt.score), needs_marking=attempt.needs_marking, late=late)
+    hooks.passed(attempt, actor, now)
     return attempt, True
 
 

@@ -21,6 +21,7 @@ from lms import audit
 from lms.auth.access import ensure
 from lms.auth.perms import Perm
 from lms.errors import InvalidState, ValidationFailed
+from lms.exams import hooks
 from lms.exams.models import FINISHED_STATES, Attempt, AttemptItem, Exam, QuestionVersion
 from lms.exams.scoring import TENTH
 from lms.exams.totals import recompute
@@ -166,6 +167,8 @@ def _apply(item: AttemptItem, score: Decimal, comment: str, reason: str, action:
     if reason:
         details["reason"] = reason
     audit.record(actor, action, item, org_unit_id=attempt.org_unit_id, now=now, **details)
+    if before["attempt"]["passed"] is not True:
+        hooks.passed(attempt, actor, now)
     return item
 
 

@@ -21,6 +21,7 @@ from lms import audit
 from lms.auth.access import ensure
 from lms.auth.perms import Perm
 from lms.errors import InvalidState, ValidationFailed
+from lms.exams import hooks
 from lms.exams.formats import fields
 from lms.exams.formats.checks import check_question
 from lms.exams.formats.fields import FieldError
@@ -155,4 +156,7 @@ def correct_key(version: QuestionVersion, new_answer: Any, *, reason: Any, actor
                                   "after": after}))
     db.session.flush()
     audit.record_many(actor, "exam.regrade", changes, now=now)
+    for attempt, change in changes:
+        if change["before"]["passed"] is not True:
+            hooks.passed(attempt, actor, now)
     return RegradeSummary(len(attempts), len(changes), to_fail, to_pass)

@@ -11,7 +11,7 @@ A person completes a program when
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -204,36 +204,45 @@ def _lesson_ids(req: Requirements) -> list[int]:
     return [lesson_id for c in req.courses for lesson_id, _title in c.lessons]
 
 
-def _done_lessons(req: Requirements, people: Select[Any] | list[int]) -> dict[int, set[int]]:
+def _done_lessons(req: Requirements, people: Select[Any] | list[int],
+                  since: dict[int, datetime]) -> dict[int, set[int]]:
+    """Lessons each person completed (after their restart, for a repeated course)."""
     lesson_ids = _lesson_ids(req)
     if not lesson_ids:
         return {}
     rows = db.session.execute(
-        select(LessonProgress.person_id, LessonProgress.lesson_id)
+        select(LessonProgress.person_id, LessonProgress.lesson_id, LessonProgress.completed_at)
         .where(LessonProgress.person_id.in_(people), LessonProgress.lesson_id.in_(lesson_ids),
                LessonProgress.completed_at.is_not(None))).all()
     done: dict[int, set[int]] = {}
-    for person_id, lesson_id in rows:
-        done.setdefault(person_id, set()).add(lesson_id)
+    for person_id, lesson_id, completed_at in rows:
+        if person_id not in since or completed_at >= since[person_id]:
+            done.setdefault(person_id, set()).add(lesson_id)
     return done
 
 
-def _attended(program: Program, people: Select[Any] | list[int]) -> dict[int, int]:
+def _attended(program: Program, people: Select[Any] | list[int],
+              since: dict[int, datetime]) -> dict[int, int]:
+    """Sessions of *program* each person attended (after their restart, for a repeat)."""
     rows = db.session.execute(
-        select(Attendance.person_id, func.count(Attendance.id))
+        select(Attendance.person_id, TrainingSession.starts_at)
         .join(TrainingSession, TrainingSession.id == Attendance.session_id)
         .where(TrainingSession.program_id == program.id, Attendance.person_id.in_(people),
-               Attendance.status.in_(ATTENDED))
-        .group_by(Attendance.person_id)).all()
-    return {person_id: n for person_id, n in rows}
+               Attendance.status.in_(ATTENDED))).all()
+    counts: dict[int, int] = {}
+    for person_id, starts_at in rows:
+        if person_id not in since or starts_at >= since[person_id]:
+            counts[person_id] = counts.get(person_id, 0) + 1
+    return counts
 
 
 def _checks(program: Program, enrollments: list[Enrollment], people: Select[Any] | list[int],
             *, now: datetime) -> list[CompletionCheck]:
     """Check *enrollments* with a fixed number of queries (*people*: their person ids)."""
     req = requirements(program)
-    done = _done_lessons(req, people)
-    attended = _attended(program, people)
+    since = {e.person_id: e.restarted_at for e in enrollments if e.restarted_at is not None}
+    done = _done_lessons(req, people, since)
+    attended = _attended(program, people, since)
     exams = exam_results(program, [e.person_id for e in enrollments], now=now)
     checks = []
     for e in enrollments:
@@ -284,6 +293,17 @@ def completion_overview(program: Program, *, now: datetime) -> list[CompletionRo
 
 
 # ---------------------------------------------------------------- issuing
+
+#: Told of every batch of new completions (the onboarding gate onboards the posts waiting on
+#: them); same transaction, flush only.
+CompletionListener = Callable[[list[Completion], Any, datetime], None]
+_listeners: list[CompletionListener] = []
+
+
+def register_completion_listener(fn: CompletionListener) -> None:
+    if fn not in _listeners:
+        _listeners.append(fn)
+
 
 def local_date(now: datetime) -> date:
     return now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
@@ -361,6 +381,8 @@ def _issue(program: Program, checks: list[CompletionCheck], *, actor: Any,
     audit.record_many(actor, "completion.create", [
         (c, {"program_id": program.id, "person_id": c.person_id, "serial_no": c.serial_no})
         for c in made], now=now)
+    for listener in _listeners:
+        listener(made, actor, now)
     return made
 
 

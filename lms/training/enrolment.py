@@ -231,6 +231,23 @@ def _insert_and_audit(program: Program, rows: list[dict[str, Any]], candidates: 
 def add_person(program: Program, person: Person, *, actor: Any, now: datetime) -> Enrollment:
     """Add one person of the audience by hand (an acting holder too); waitlisted when full."""
     ensure(actor, Perm.PROGRAM_MANAGE, program.org_unit)
+    return _add(program, person, actor=actor, now=now, action="enrolment.add")
+
+
+def enrol_for_onboarding(program: Program, person: Person, *, actor: Any,
+                         now: datetime) -> Enrollment:
+    """The onboarding gate enrols a person whose post entered ``pending_onboarding`` in the
+    tier's onboarding program (a system step: the township need not manage the city's program).
+    An existing place on the list is kept."""
+    existing = db.session.execute(select(Enrollment).where(
+        Enrollment.program_id == program.id, Enrollment.person_id == person.id)).scalar()
+    if existing is not None and existing.status != "removed":
+        return existing
+    return _add(program, person, actor=actor, now=now, action="enrolment.onboarding")
+
+
+def _add(program: Program, person: Person, *, actor: Any, now: datetime,
+         action: str) -> Enrollment:
     ensure_not_closed(program)
     unit_id = db.session.execute(
         _audience_posts(program, acting=True).with_only_columns(Post.org_unit_id)
@@ -252,7 +269,7 @@ def add_person(program: Program, person: Person, *, actor: Any, now: datetime) -
     enrolment.waitlist_position = None if seated else counts.last_position + 1
     db.session.add(enrolment)
     db.session.flush()
-    audit.record(actor, "enrolment.add", enrolment, now=now, program_id=program.id,
+    audit.record(actor, action, enrolment, now=now, program_id=program.id,
                  person_id=person.id, status=enrolment.status)
     return enrolment
 

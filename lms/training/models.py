@@ -89,6 +89,9 @@ class Enrollment(db.Model):
     due_on: Mapped[date | None]
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when the person must repeat the course (the last retake failed): lessons, attendance
+    #: and exam attempts before this moment no longer count.
+    restarted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     program: Mapped[Program] = relationship()
     person: Mapped[Person] = relationship()

@@ -51,7 +51,40 @@ def _objects(world, side: str) -> dict:
         **_program_objects(world.county_a if a else world.county_b),
         **_exam_objects(world.county_a if a else world.county_b, person,
                         world.trainee if a else b_user),
+        **_onboarding_objects(world.county_a if a else world.county_b,
+                              world.town_a if a else world.town_b, person),
     }
+
+
+def _onboarding_objects(county, town, person) -> dict:
+    """A director consultation at *town*, and a filing, a replacement case and an onboarding
+    record on *person*'s village assistant post."""
+    from datetime import date
+
+    from lms.extensions import db
+    from lms.onboarding.models import Consultation, Filing, OnboardingRecord, ReplacementCase
+    from tests.onboarding.factories import nominee
+
+    _director, post = nominee(town, "赵主任", "office_director")
+    assistant = person.posts[0]
+    rows = {
+        Consultation: Consultation(post_id=post.id, person_id=post.person_id,
+                                   org_unit_id=town.id, county_unit_id=county.id,
+                                   reason="人选", due_on=date(2030, 1, 1)),
+        Filing: Filing(post_id=assistant.id, person_id=person.id,
+                       org_unit_id=assistant.org_unit_id, county_unit_id=county.id,
+                       details={}, due_on=date(2030, 1, 1)),
+        ReplacementCase: ReplacementCase(post_id=assistant.id, person_id=person.id,
+                                         org_unit_id=assistant.org_unit_id,
+                                         township_unit_id=town.id, trigger="manual",
+                                         evidence="连续三个月无故缺勤",
+                                         statement_due_on=date(2030, 1, 1)),
+        OnboardingRecord: OnboardingRecord(post_id=assistant.id, person_id=person.id,
+                                           org_unit_id=assistant.org_unit_id),
+    }
+    db.session.add_all(rows.values())
+    db.session.flush()
+    return rows
 
 
 def _exam_objects(county, person, user) -> dict:

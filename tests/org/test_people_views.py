@@ -16,6 +16,7 @@ from lms.org import services
 from lms.org.models import Person, Post, PostType, Qualification, QualificationLevel
 from lms.org.rules import id_check_digit
 from tests.factories import make_person, make_unit
+from tests.onboarding.factories import onboarding_program
 from tests.querycount import count_queries
 
 
@@ -402,6 +403,11 @@ def test_status_lifecycle_and_refusal_names_what_is_missing(client, world):
     assert "岗前培训" in page and fresh(post).status == "nominated"
     page = html_of(client.post(url, {"status": "promoted"}))
     assert "请从列表中选择状态" in page
+    page = html_of(client.post(url, {"status": "pending_onboarding"}))
+    assert "还没有开放面向村(社区)民政助理员的岗前培训班" in page
+    assert fresh(post).status == "nominated"
+    onboarding_program(world.town_a, "village_assistant")
+    db.session.commit()
     assert client.post(url, {"status": "pending_onboarding"}).status_code == 302
     assert fresh(post).status == "pending_onboarding"
     page = html_of(client.post(url, {"status": "removed"}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from lms.org.models import (
     PostType,
 )
 
-#: Allowed status moves. The onboarding gate (issue 5) adds its checks on top.
+#: Allowed status moves. The onboarding gate adds its checks on top (``register_gate``).
 TRANSITIONS: dict[PostStatus, frozenset[PostStatus]] = {
     PostStatus.NOMINATED: frozenset({PostStatus.PENDING_ONBOARDING, PostStatus.REMOVED}),
     PostStatus.PENDING_ONBOARDING: frozenset({PostStatus.ONBOARDED, PostStatus.REMOVED}),
@@ -101,10 +102,38 @@ def _level_name(level: Level) -> str:
     return str(level_label(level))
 
 
+#: ``guard(post, old, new)`` raises a DomainError naming what is missing; ``effect(post, old, new,
+#: actor, now)`` runs after the move (assign a program, create a filing, …). Registered by the
+#: onboarding domain, which sits after org in the domain order.
+Guard = Callable[[Post, PostStatus, PostStatus], None]
+Effect = Callable[[Post, PostStatus, PostStatus, Any, datetime], None]
+_guards: list[Guard] = []
+_effects: list[Effect] = []
+
+
+def register_gate(guard: Guard | None = None, effect: Effect | None = None) -> None:
+    if guard is not None and guard not in _guards:
+        _guards.append(guard)
+    if effect is not None and effect not in _effects:
+        _effects.append(effect)
+
+
 def change_post_status(post: Post, new: PostStatus, *, actor: Any, now: datetime,
                        reason: str = "") -> None:
+    """A user moves a post along its lifecycle (needs PERSON_MANAGE on the post's unit)."""
     ensure(actor, Perm.PERSON_MANAGE, post.org_unit)
+    apply_post_status(post, new, actor=actor, now=now, reason=reason)
+
+
+def apply_post_status(post: Post, new: PostStatus, *, actor: Any, now: datetime,
+                      reason: str = "") -> None:
+    """The move itself, also made by the system (a completion onboards the post). Every move,
+    whoever causes it, passes the lifecycle table and the registered gate checks."""
     old = PostStatus(post.status)
+    if new == old:
+        raise InvalidState(_("岗位已是“%(status)s”状态。", status=_status_name(old)))
+    for guard in _guards:
+        guard(post, old, new)
     if new not in TRANSITIONS[old]:
         if new == PostStatus.IN_POST:
             raise InvalidState(_("只有已通过岗前培训（完成培训并通过岗前考试）的人员才能上岗。"))
@@ -117,6 +146,8 @@ def change_post_status(post: Post, new: PostStatus, *, actor: Any, now: datetime
     db.session.flush()
     audit.record(actor, "post.status", post, now=now, old=old.value, new=new.value,
                  reason=reason[:200])
+    for effect in _effects:
+        effect(post, old, new, actor, now)
 
 
 def _status_name(status: PostStatus) -> str:
