@@ -78,6 +78,7 @@ def _import_models() -> None:
     import lms.courses.models
     import lms.exams.models
     import lms.jobs
+    import lms.onboarding.filings
     import lms.onboarding.gate
     import lms.onboarding.models
     import lms.org.models
