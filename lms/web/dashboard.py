@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,24 @@ class Dashboard:
     training: TraineeHome | None = None
     #: 我的培训: the person's programs (enrolments) and whether sign-in is open for them now.
     programs: ProgramHome | None = None
+    #: Things the person must act on (a replacement case waiting for their statement, …).
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    url: str
+
+
+#: Later domains add the person's notices: ``fn(person_id) -> list[Notice]`` (one query each).
+_notice_sources: list[Callable[[int], list[Notice]]] = []
+
+
+def register_notices(fn: Callable[[int], list[Notice]]) -> Callable[[int], list[Notice]]:
+    if fn not in _notice_sources:
+        _notice_sources.append(fn)
+    return fn
 
 
 def dashboard_for(user: Any) -> Dashboard:
@@ -40,6 +59,7 @@ def dashboard_for(user: Any) -> Dashboard:
         person = db.session.get(Person, user.person_id)
         if person is not None:
             dash.programs = program_home(person, utcnow())
+        dash.notices = [n for fn in _notice_sources for n in fn(user.person_id)]
     if scope.is_empty:
         return dash
     dash.is_staff = True
