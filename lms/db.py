@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextvars
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -27,6 +28,14 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """The only clock: an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def local_date(now: datetime) -> date:
+    """The calendar date at *now* where the users are (the configured time zone), for every
+    stored date (a post's start and end, deadlines): 00:30 in Shandong is already tomorrow."""
+    from flask import current_app
+
+    return now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

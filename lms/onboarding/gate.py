@@ -235,7 +235,9 @@ def _pass(post: Post, record: OnboardingRecord, completion: Completion, how: str
 
 
 def _on_completions(made: list[Completion], actor: Any, now: datetime) -> None:
-    """A completion of an onboarding program onboards the person's posts waiting on it."""
+    """An onboarding completion for a post type onboards the person's posts of that type waiting
+    for onboarding: the assigned program's, or another tier-appropriate onboarding program's
+    (next year's, say), in which case the record follows the program actually completed."""
     for completion in made:
         if completion.kind != ONBOARDING:
             continue
@@ -243,9 +245,10 @@ def _on_completions(made: list[Completion], actor: Any, now: datetime) -> None:
             select(Post, OnboardingRecord).join(OnboardingRecord,
                                                 OnboardingRecord.post_id == Post.id)
             .where(Post.person_id == completion.person_id,
-                   Post.status == PostStatus.PENDING_ONBOARDING.value,
-                   OnboardingRecord.program_id == completion.program_id)).all()
+                   Post.post_type == completion.post_type,
+                   Post.status == PostStatus.PENDING_ONBOARDING.value)).all()
         for post, record in waiting:
+            record.program_id = completion.program_id
             _pass(post, record, completion, "completion", actor, now)
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, func, select, text
@@ -26,6 +25,7 @@ from lms import audit
 from lms.auth.access import ensure
 from lms.auth.perms import Perm
 from lms.courses.models import Course, Lesson, LessonProgress
+from lms.db import local_date as db_local_date
 from lms.errors import InvalidState
 from lms.exams.results import CountedResult, counted_for_exams
 from lms.extensions import db
@@ -306,7 +306,7 @@ def register_completion_listener(fn: CompletionListener) -> None:
 
 
 def local_date(now: datetime) -> date:
-    return now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return db_local_date(now)
 
 
 def rotation_cycle_years() -> int:

@@ -4,6 +4,7 @@ SIGKILL, and a 150-minute exam whose session and CSRF token stay valid."""
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import os
@@ -411,8 +412,8 @@ def _drive(browser: Browser, attempt_id: int, n_items: int, seq: list[int],
         try:
             status = browser.save(attempt_id, [{"position": position, "seq": seq[0],
                                                 "response": value}])
-        except OSError:
-            return  # the server is gone
+        except (OSError, http.client.HTTPException):
+            return  # the server is gone (refused, reset, or killed halfway through a reply)
         if status == 200:
             acked[position] = (seq[0], value)
             seq[1] += 1

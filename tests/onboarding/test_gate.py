@@ -197,3 +197,29 @@ def test_forged_status_post_cannot_put_an_unonboarded_person_in_post(client, wor
                  {"status": "in_post", "is_legacy": "1", "legacy": "y"}):
         client.post(f"/org/posts/{post.id}/status", data)
         assert fresh(post).status == "nominated"
+
+
+def test_completing_another_onboarding_program_of_the_tier_onboards_the_post(world):
+    """Assigned this year's program, completed next year's: the post is onboarded and the
+    record follows the program actually completed."""
+    first = onboarding_program(world.town_a, VA, title="2026年岗前培训")
+    _person, post = nominee(world.village_a, "新人", VA)
+    change_post_status(post, PostStatus.PENDING_ONBOARDING, actor=world.town_a_admin,
+                       now=utcnow())
+    assert record_for(post).program_id == first.id
+    second = onboarding_program(world.town_a, VA, title="2027年岗前培训")
+    from lms.training.enrolment import add_person
+
+    enrolment = add_person(second, post.person, actor=world.town_a_admin, now=utcnow())
+    complete(enrolment, actor=world.town_a_admin, now=utcnow())
+    assert fresh(post).status == "onboarded"
+    assert record_for(post).program_id == second.id
+
+
+def test_a_removal_just_after_midnight_in_shandong_ends_on_the_local_date(world):
+    from datetime import UTC, date, datetime
+
+    post = world.person_a.posts[0]
+    change_post_status(post, PostStatus.REMOVED, actor=world.town_a_admin,
+                       now=datetime(2026, 5, 31, 16, 30, tzinfo=UTC), reason="辞职")
+    assert fresh(post).ended_on == date(2026, 6, 1)

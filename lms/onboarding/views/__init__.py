@@ -8,4 +8,11 @@ from flask import Blueprint
 
 bp = Blueprint("onboarding", __name__, url_prefix="/onboarding", template_folder="../templates")
 
-from lms.onboarding.views import gate  # noqa: E402,F401
+from lms.onboarding.views import (  # noqa: E402,F401
+    consultations,
+    filings,
+    gate,
+    oversight,
+    person_sections,
+    replacements,
+)

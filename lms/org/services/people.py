@@ -11,6 +11,7 @@ from sqlalchemy import select
 from lms import audit
 from lms.auth.access import ensure
 from lms.auth.perms import Perm
+from lms.db import local_date
 from lms.errors import InvalidState, ValidationFailed
 from lms.extensions import db
 from lms.i18n import _
@@ -166,7 +167,7 @@ def create_people(new: list[NewPerson], *, actor: Any, now: datetime) -> list[Pe
     db.session.add_all(people)
     db.session.flush()
     posts = [Post(person=p, org_unit_id=n.unit.id, post_type=n.post_type.value,
-                  status=n.status.value, is_legacy=n.legacy, started_on=now.date(),
+                  status=n.status.value, is_legacy=n.legacy, started_on=local_date(now),
                   status_changed_at=now, created_at=now)
              for p, n in zip(people, new, strict=True)]
     quals = [(p, Qualification(person=p, level=n.qualification.value,

@@ -9,6 +9,7 @@ from typing import Any
 from lms import audit
 from lms.auth.access import ensure
 from lms.auth.perms import Perm
+from lms.db import local_date
 from lms.errors import InvalidState, ValidationFailed
 from lms.extensions import db
 from lms.i18n import _
@@ -49,7 +50,7 @@ def open_post(person: Person, unit: OrgUnit, post_type: PostType, *, actor: Any,
            for p in person.posts):
         raise InvalidState(_("此人在该单位已有相同岗位。"))
     post = Post(person=person, org_unit_id=unit.id, post_type=post_type.value,
-                status=status.value, is_legacy=legacy, started_on=started_on or now.date(),
+                status=status.value, is_legacy=legacy, started_on=started_on or local_date(now),
                 status_changed_at=now, created_at=now)
     db.session.add(post)
     person.org_unit_id = unit.id
@@ -142,7 +143,7 @@ def apply_post_status(post: Post, new: PostStatus, *, actor: Any, now: datetime,
     post.status = new.value
     post.status_changed_at = now
     if new == PostStatus.REMOVED:
-        post.ended_on = now.date()
+        post.ended_on = local_date(now)
     db.session.flush()
     audit.record(actor, "post.status", post, now=now, old=old.value, new=new.value,
                  reason=reason[:200])

@@ -3,7 +3,6 @@ qualifications. Posts and transfers are in ``posts.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
@@ -31,6 +30,7 @@ from lms.org.people_forms import (
     opt_int,
     unit_choices,
 )
+from lms.org.person_sections import person_sections
 from lms.org.views import bp
 from lms.web.actions import commit_or_flash
 
@@ -142,25 +142,12 @@ def export_people() -> Response:
 # ---------------------------------------------------------------- detail and reveal
 
 
-#: Later domains add sections to the person page: ``fn(person) -> (template, items)`` or None
-#: (nothing to show). The template gets ``person`` and ``items``.
-PersonSection = Callable[[Person], "tuple[str, Any] | None"]
-_person_sections: list[PersonSection] = []
-
-
-def register_person_section(fn: PersonSection) -> PersonSection:
-    if fn not in _person_sections:
-        _person_sections.append(fn)
-    return fn
-
-
 def render_person(person: Person, *, reveal_form: RevealForm | None = None,
                   revealed: str | None = None) -> str:
-    sections = [found for found in (fn(person) for fn in _person_sections) if found]
     return render_template(
         "org/person.html", person=person, crumbs=visible_crumbs(person.org_unit, g.scope),
         reveal_form=reveal_form or RevealForm(formdata=None), revealed=revealed,
-        sections=sections)
+        sections=person_sections(person))
 
 
 @bp.get("/people/<int:person_id>")
