@@ -8,7 +8,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
 
 from lms.auth.access import Scope
+from lms.errors import ValidationFailed
 from lms.extensions import db
+from lms.i18n import _
 from lms.org.models import Level, OrgUnit, Person, Post, PostStatus, PostType, Qualification
 from lms.org.rules import required_staff
 
@@ -139,3 +141,17 @@ def unit_choices(*, scope: Scope, levels: tuple[Level, ...], within: OrgUnit | N
         stmt = stmt.where(OrgUnit.path.startswith(within.path, autoescape=True))
     rows = db.session.execute(stmt.order_by(OrgUnit.code).limit(limit)).all()
     return [UnitChoice(*row) for row in rows]
+
+
+def unit_in_scope(unit_id: int, scope: Scope) -> OrgUnit | None:
+    return db.session.execute(
+        select(OrgUnit).where(OrgUnit.id == unit_id, scope.where(OrgUnit.path))).scalar()
+
+
+def chosen_unit(unit_id: object, scope: Scope) -> OrgUnit:
+    """The unit picked in a form's list, when the scope covers it; otherwise the form's refusal
+    (the choices come from the scope, so this is a stale page or a forged value)."""
+    unit = unit_in_scope(unit_id, scope) if isinstance(unit_id, int) else None
+    if unit is None:
+        raise ValidationFailed(_("请从列表中选择单位。"), "unit")
+    return unit

@@ -50,6 +50,7 @@ from lms.i18n import _
 from lms.org import queries
 from lms.org.models import Level, OrgUnit, Person
 from lms.org.people_forms import unit_choices
+from lms.org.queries import chosen_unit
 from lms.web.actions import commit_or_flash
 
 PAGE_SIZE = 30
@@ -148,11 +149,8 @@ def new_exam() -> Response | str:
     if request.method == "GET" and len(owners) == 1:
         form.unit.data = owners[0].id
     if form.validate_on_submit():
-        unit = db.session.execute(select(OrgUnit).where(
-            OrgUnit.id == form.unit.data, g.scope.where(OrgUnit.path))).scalar()
         try:
-            if unit is None:
-                raise ValidationFailed(_("请从列表中选择单位。"), "unit")
+            unit = chosen_unit(form.unit.data, g.scope)
             exam = exam_admin.create_exam(unit, form.settings(), actor=_actor(), now=utcnow())
         except DomainError as exc:
             form_error(form, exc)
@@ -435,11 +433,8 @@ def add_group_override(exam: Exam) -> Response | str:
     form = GroupOverrideForm()
     form.unit.choices = unit_choices(_unit_rows(within=overrides.audience_root(exam)))
     if form.validate_on_submit():
-        unit = db.session.execute(select(OrgUnit).where(
-            OrgUnit.id == form.unit.data, g.scope.where(OrgUnit.path))).scalar()
         try:
-            if unit is None:
-                raise ValidationFailed(_("请从列表中选择单位。"), "unit")
+            unit = chosen_unit(form.unit.data, g.scope)
             overrides.set_group_override(exam, unit, form.extra_minutes.data, form.reason.data,
                                          actor=_actor(), now=utcnow())
         except DomainError as exc:

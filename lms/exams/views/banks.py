@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from lms.auth.access import requires
 from lms.auth.perms import Perm
 from lms.db import utcnow
-from lms.errors import DomainError, ValidationFailed
+from lms.errors import DomainError
 from lms.exams import bank_import, banks
 from lms.exams.bank_forms import ArchiveForm, BankFilterForm, BankForm, NewBankForm
 from lms.exams.formats import FORMATS, UnreadableFile, read_questions
@@ -36,8 +36,8 @@ from lms.i18n import _
 from lms.org import queries
 from lms.org.export import TZ
 from lms.org.importing import stash
-from lms.org.models import OrgUnit
 from lms.org.people_forms import unit_choices
+from lms.org.queries import chosen_unit
 from lms.web.actions import commit_or_flash
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -104,11 +104,8 @@ def new_bank() -> Response | str:
     if request.method == "GET" and len(rows) == 1:
         form.unit.data = rows[0].id
     if form.validate_on_submit():
-        unit = db.session.execute(select(OrgUnit).where(
-            OrgUnit.id == form.unit.data, g.scope.where(OrgUnit.path))).scalar()
         try:
-            if unit is None:
-                raise ValidationFailed(_("请从列表中选择单位。"), "unit")
+            unit = chosen_unit(form.unit.data, g.scope)
             bank = banks.create_bank(unit, form.bank_data(), actor=_actor(), now=utcnow())
         except DomainError as exc:
             field_error(form, exc)

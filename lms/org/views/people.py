@@ -31,6 +31,7 @@ from lms.org.people_forms import (
     unit_choices,
 )
 from lms.org.person_sections import person_sections
+from lms.org.queries import unit_in_scope
 from lms.org.views import bp
 from lms.web.actions import commit_or_flash
 
@@ -78,11 +79,6 @@ def scoped_unit(raw: str | None, scope: Scope) -> OrgUnit | None:
 def post_unit_choices(scope: Scope, within: OrgUnit | None) -> list[SelectChoice]:
     rows = queries.unit_choices(scope=scope, levels=POST_LEVELS, within=within)
     return unit_choices(rows, _("请选择"))
-
-
-def unit_in_scope(unit_id: int, scope: Scope) -> OrgUnit | None:
-    return db.session.execute(
-        select(OrgUnit).where(OrgUnit.id == unit_id, scope.where(OrgUnit.path))).scalar()
 
 
 def visible_crumbs(unit: OrgUnit, scope: Scope) -> list[OrgUnit]:

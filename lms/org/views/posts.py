@@ -17,12 +17,12 @@ from lms.labels import label
 from lms.org import services
 from lms.org.models import Person, Post, PostStatus, PostType
 from lms.org.people_forms import ActingForm, PostForm, StatusForm, TransferForm
+from lms.org.queries import unit_in_scope
 from lms.org.views import bp
 from lms.org.views.people import (
     post_unit_choices,
     refuse,
     scoped_unit,
-    unit_in_scope,
     visible_crumbs,
 )
 

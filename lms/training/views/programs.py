@@ -21,6 +21,7 @@ from lms.org import queries
 from lms.org.export import TZ
 from lms.org.models import Level, OrgUnit, Person
 from lms.org.people_forms import unit_choices
+from lms.org.queries import chosen_unit
 from lms.org.services import breadcrumbs
 from lms.training import enrolment, exam_link, programs, sessions
 from lms.training.coverage_export import XLSX
@@ -143,11 +144,8 @@ def new_program() -> Response | str:
     if request.method == "GET" and len(rows) == 1:
         form.unit.data = rows[0].id
     if form.validate_on_submit():
-        unit = db.session.execute(select(OrgUnit).where(
-            OrgUnit.id == form.unit.data, g.scope.where(OrgUnit.path))).scalar()
         try:
-            if unit is None:  # the choices come from the scope: a stale page
-                raise ValidationFailed(_("请从列表中选择单位。"), "unit")
+            unit = chosen_unit(form.unit.data, g.scope)
             program = programs.create_program(unit, form.program_data(), actor=current_user,
                                               now=utcnow())
         except DomainError as exc:
