@@ -27,12 +27,13 @@ from lms.auth.access import ensure
 from lms.auth.perms import Perm
 from lms.errors import InvalidState, NotAllowed, ValidationFailed
 from lms.extensions import db
-from lms.i18n import _
+from lms.i18n import _, _l
 from lms.labels import label
 from lms.onboarding.gate import CONSULTATION_WORDS
 from lms.onboarding.models import Consultation
 from lms.onboarding.rules import CONSULTATION_DAYS, add_working_days
 from lms.org.models import Level, OrgUnit, Person, Post, PostStatus, PostType, Qualification
+from lms.org.services.posts import register_gate
 from lms.training.completion import local_date
 from lms.training.models import Completion
 
@@ -53,6 +54,9 @@ STATUS_TONES = {SUBMITTED: "warn", INFO_REQUESTED: "warn", CONCURRED: "ok", OBJE
                 WITHDRAWN: "muted"}
 
 MAX_TEXT = 2000
+
+#: The audit note of a consultation withdrawn because its post was removed.
+REMOVED_NOTE = _l("岗位已免职，自动撤回")
 
 
 def status_word(status: str) -> Any:
@@ -193,6 +197,27 @@ def withdraw(consultation: Consultation, *, actor: Any, now: datetime) -> None:
     consultation.status = WITHDRAWN
     db.session.flush()
     audit.record(actor, "consultation.withdraw", consultation, now=now, old=old, new=WITHDRAWN)
+
+
+def _withdraw_on_removal(post: Post, old: PostStatus, new: PostStatus, actor: Any,
+                        now: datetime) -> None:
+    """Gate effect: a removed post's open consultation is withdrawn (whoever removed it, by
+    whatever path), so it no longer waits for the county nor counts as overdue."""
+    if new != PostStatus.REMOVED:
+        return
+    note = str(REMOVED_NOTE)
+    for consultation in db.session.scalars(
+            select(Consultation).where(Consultation.post_id == post.id,
+                                       Consultation.status.in_(OPEN))
+            .order_by(Consultation.id)).all():
+        before = consultation.status
+        consultation.status = WITHDRAWN
+        db.session.flush()
+        audit.record(actor, "consultation.withdraw", consultation, now=now, old=before,
+                     new=WITHDRAWN, note=note, automatic=True)
+
+
+register_gate(effect=_withdraw_on_removal)
 
 
 # ---------------------------------------------------------------- the county side

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import joinedload
 
 from lms import audit
 from lms.auth.access import Scope, ensure
@@ -219,4 +220,5 @@ def history(filing: Filing) -> list[audit.AuditEntry]:
 def for_person(person_id: int) -> list[Filing]:
     """A person's filings, newest first (for the person page)."""
     return list(db.session.scalars(select(Filing).where(Filing.person_id == person_id)
+                                   .options(joinedload(Filing.post))
                                    .order_by(Filing.id.desc())))

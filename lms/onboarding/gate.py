@@ -254,3 +254,9 @@ def _on_completions(made: list[Completion], actor: Any, now: datetime) -> None:
 
 register_gate(guard=_guard, effect=_effect)
 register_completion_listener(_on_completions)
+
+# The consultation and replacement modules register their own effects of a removal (an open
+# consultation or replacement case on the removed post is withdrawn); import them with the gate
+# so they are in place wherever a post can be removed. At the end: they import from this module.
+import lms.onboarding.consultations  # noqa: E402,F401
+import lms.onboarding.replacements  # noqa: E402,F401

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lms import audit
 from lms.auth.access import ensure
@@ -35,10 +36,13 @@ from lms.i18n import _, _l
 from lms.onboarding.models import ReplacementCase
 from lms.onboarding.rules import STATEMENT_DAYS, add_working_days
 from lms.org.models import OrgUnit, Post, PostStatus, PostType
-from lms.org.services.posts import apply_post_status
+from lms.org.services.posts import apply_post_status, register_gate
 from lms.training.completion import local_date
 
 MAX_TEXT = 2000
+
+#: The note of a case withdrawn because its post was removed another way.
+REMOVED_NOTE = _l("岗位已免职，自动撤回")
 
 OPEN = "open"
 DISMISSED = "dismissed"
@@ -190,8 +194,15 @@ def decide(case: ReplacementCase, outcome: str, note: str, *, actor: Any,
         post = case.post
         if not post.is_open:
             raise InvalidState(_("该岗位已免职，请撤销本案件。"))
-        apply_post_status(post, PostStatus.REMOVED, actor=actor, now=now,
-                          reason=_("撤换：%(note)s", note=text))
+        # the case is decided before the post goes, so the removal effect (which withdraws the
+        # post's open cases) leaves this one alone
+        case.status = outcome
+        try:
+            apply_post_status(post, PostStatus.REMOVED, actor=actor, now=now,
+                              reason=_("撤换：%(note)s", note=text))
+        except Exception:
+            case.status = OPEN
+            raise
     case.status = outcome
     case.decision_note = text
     case.decided_at = now
@@ -238,6 +249,28 @@ def withdraw(case: ReplacementCase, note: str, *, actor: Any, now: datetime) -> 
                  person_id=case.person_id, note=text[:200])
 
 
+def _withdraw_on_removal(post: Post, old: PostStatus, new: PostStatus, actor: Any,
+                        now: datetime) -> None:
+    """Gate effect: when a post is removed another way (status form, transfer), its open case
+    is closed as withdrawn; a case being decided as a dismissal is already ``dismissed``."""
+    if new != PostStatus.REMOVED:
+        return
+    note = str(REMOVED_NOTE)
+    for case in db.session.scalars(select(ReplacementCase).where(
+            ReplacementCase.post_id == post.id, ReplacementCase.status == OPEN)
+            .order_by(ReplacementCase.id)).all():
+        case.status = WITHDRAWN
+        case.decision_note = note
+        case.decided_at = now
+        case.decided_by_id = getattr(actor, "id", None)
+        db.session.flush()
+        audit.record(actor, "replacement.withdraw", case, now=now, post_id=case.post_id,
+                     person_id=case.person_id, note=note, automatic=True)
+
+
+register_gate(effect=_withdraw_on_removal)
+
+
 def open_for_person(person_id: int) -> list[ReplacementCase]:
     """The person's open cases (their home page asks for a statement)."""
     return list(db.session.scalars(select(ReplacementCase).where(
@@ -249,5 +282,6 @@ def for_person(person_id: int) -> list[ReplacementCase]:
     """The person's cases, newest first (for the person page)."""
     return list(db.session.scalars(select(ReplacementCase)
                                    .where(ReplacementCase.person_id == person_id)
+                                   .options(joinedload(ReplacementCase.post))
                                    .order_by(ReplacementCase.opened_at.desc(),
                                              ReplacementCase.id.desc())))

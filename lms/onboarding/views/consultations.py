@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import false, func, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length
@@ -148,7 +148,8 @@ def list_consultations() -> str:
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page = _page_number()
     rows = db.session.execute(
-        stmt.options(selectinload(Consultation.person), selectinload(Consultation.county_unit))
+        stmt.options(selectinload(Consultation.person), selectinload(Consultation.county_unit),
+                     joinedload(Consultation.post))
         .order_by(Consultation.submitted_at.desc(), Consultation.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
     return render_template("onboarding/consultation_list.html", items=rows, form=form,

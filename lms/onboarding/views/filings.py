@@ -190,7 +190,7 @@ def list_filings() -> str:
     order = case((Filing.status == filings.RETURNED, 0), (Filing.status == filings.SUBMITTED, 1),
                  else_=2)
     rows = db.session.execute(
-        stmt.options(joinedload(Filing.person))
+        stmt.options(joinedload(Filing.person), joinedload(Filing.post))
         .order_by(order, Filing.due_on, Filing.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique().scalars().all()
     unit_ids = {f.county_unit_id for f in rows} | {f.org_unit.parent_id for f in rows

@@ -192,7 +192,7 @@ def list_replacements() -> str:
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page = _page()
     cases = db.session.execute(
-        stmt.options(joinedload(ReplacementCase.person),
+        stmt.options(joinedload(ReplacementCase.person), joinedload(ReplacementCase.post),
                      joinedload(ReplacementCase.org_unit).joinedload(OrgUnit.parent))
         .order_by(ReplacementCase.opened_at.desc(), ReplacementCase.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique().scalars().all()
