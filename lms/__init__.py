@@ -77,6 +77,7 @@ def _import_models() -> None:
     import lms.auth.models
     import lms.courses.models
     import lms.exams.models
+    import lms.grading.models
     import lms.jobs
     import lms.onboarding.filings
     import lms.onboarding.gate
@@ -132,13 +133,14 @@ def _register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp
     from lms.courses.views import bp as courses_bp
     from lms.exams.views import bp as exams_bp
+    from lms.grading.views import bp as grading_bp
     from lms.onboarding.views import bp as onboarding_bp
     from lms.org.views import bp as org_bp
     from lms.training.views import bp as training_bp
     from lms.web.views import bp as web_bp
 
     for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp, exams_bp, training_bp,
-               onboarding_bp):
+               onboarding_bp, grading_bp):
         app.register_blueprint(bp)
 
 

@@ -101,6 +101,10 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "replacement.open": _l("启动撤换"), "replacement.statement": _l("提交申辩"),
     "replacement.dismiss": _l("决定撤换"), "replacement.keep": _l("决定留任"),
     "replacement.withdraw": _l("撤销撤换"),
+    "grading.policy_create": _l("新建年度评价政策"),
+    "grading.policy_update": _l("修改年度评价政策"),
+    "grading.policy_activate": _l("年度评价政策生效"),
+    "grading.policy_lock": _l("锁定年度评价政策"),
 }
 OBJECT_TYPES: dict[str, Any] = {
     "User": _l("账号"), "OrgUnit": _l("单位"), "Person": _l("人员"), "Post": _l("岗位"),
@@ -113,6 +117,7 @@ OBJECT_TYPES: dict[str, Any] = {
     "AttemptItem": _l("答卷试题"), "QuestionVersion": _l("试题版本"), "ScoreQuery": _l("成绩复核"),
     "OnboardingRecord": _l("岗前培训记录"), "Consultation": _l("主任人选征求意见"),
     "Filing": _l("助理员备案"), "ReplacementCase": _l("撤换案件"),
+    "EvaluationPolicy": _l("年度评价政策"),
 }
 
 

@@ -34,6 +34,9 @@ class Perm(StrEnum):
     #: Oversight lists: pending onboarding, acting posts, overdue consultations and filings,
     #: vacancies, legacy posts.
     ONBOARDING_VIEW = "onboarding.view"
+    #: The evaluation and stipend policy of each year (checked on the city unit, so county and
+    #: township staff holding the role cannot edit it).
+    GRADING_POLICY = "grading.policy"
 
 
 class Role(StrEnum):
@@ -54,12 +57,13 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
                              Perm.EXAM_RESULTS_VIEW, Perm.ONBOARDING_VIEW}),
     Role.HR: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.QUOTA_VIEW, Perm.TRAINING_VIEW,
                         Perm.TRAINING_APPROVE, Perm.EXAM_RESULTS_VIEW, Perm.APPOINTMENT_REVIEW,
-                        Perm.ONBOARDING_VIEW}),
+                        Perm.ONBOARDING_VIEW, Perm.GRADING_POLICY}),
     Role.UNIT_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE,
         Perm.PERSON_REVEAL_ID, Perm.ACCOUNT_MANAGE, Perm.QUOTA_VIEW, Perm.COURSE_MANAGE,
         Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.TRAINING_APPROVE, Perm.EXAM_MANAGE,
         Perm.EXAM_RESULTS_VIEW, Perm.APPOINTMENT_REVIEW, Perm.ONBOARDING_VIEW,
+        Perm.GRADING_POLICY,
     }),
     Role.SYSTEM_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE, Perm.QUOTA_VIEW,

@@ -7,13 +7,27 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
+from lms.errors import DomainError
+from lms.extensions import db
+from lms.grading import policy_store
 from lms.grading import simulate as simulation
-from lms.grading.policy import default_policy
+from lms.grading.policy import Policy, default_policy
 from lms.i18n import _
 from lms.org.importing.decode import FileProblem
 
 grading_cli = AppGroup("grading", help="Annual evaluation, levels and stipends.")
+
+
+def _policy(year: int) -> Policy:
+    """The deployment city's stored policy of *year* (effective or locked), else the defaults;
+    a database without the tables (not migrated) also gives the defaults. Reads only."""
+    try:
+        return policy_store.deployment_policy(year)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return default_policy(year)
 
 
 @grading_cli.command("simulate")
@@ -22,7 +36,11 @@ grading_cli = AppGroup("grading", help="Annual evaluation, levels and stipends."
 @click.option("--json", "as_json", is_flag=True, help="Machine output on stdout.")
 def simulate(file: Path, year: int, as_json: bool) -> None:
     """What-if: grades, new levels and stipends for the assistants in FILE.csv; writes nothing."""
-    policy = default_policy(year)
+    try:
+        policy = _policy(year)
+    except DomainError as exc:  # a stored policy that no longer passes the checks (tampered)
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     try:
         results = simulation.evaluate(simulation.read_assistants(file.read_bytes(), policy), policy)
     except (FileProblem, OSError) as exc:

@@ -53,7 +53,35 @@ def _objects(world, side: str) -> dict:
                         world.trainee if a else b_user),
         **_onboarding_objects(world.county_a if a else world.county_b,
                               world.town_a if a else world.town_b, person),
+        **_grading_objects(world.city if a else _other_city()),
     }
+
+
+#: Models owned by a city (a yearly policy): their "out of scope" side is another city, and the
+#: actor is the city's own staff (county staff never see a city's policy).
+CITY_OWNED = frozenset({"EvaluationPolicy"})
+
+
+def _other_city():
+    from tests.factories import make_unit
+
+    return make_unit("3714", "德州市", "city")
+
+
+def _grading_objects(city) -> dict:
+    """The evaluation policy of 2027 of *city* (a draft)."""
+    from datetime import date
+
+    from lms.extensions import db
+    from lms.grading.models import EvaluationPolicy
+    from lms.grading.policy import default_policy
+    from lms.grading.policy_store import from_policy
+
+    row = EvaluationPolicy(org_unit_id=city.id, year=2027, data=from_policy(default_policy(2027)),
+                           effective_from=date(2027, 1, 1))
+    db.session.add(row)
+    db.session.flush()
+    return {EvaluationPolicy: row}
 
 
 def _onboarding_objects(county, town, person) -> dict:
@@ -189,7 +217,12 @@ def test_out_of_scope_objects_are_404_and_in_scope_are_not(app, client, world):
         access = rule_of(app.view_functions[rule.endpoint])
         missing = [m for m in access.loads.values() if m not in inside]
         assert not missing, f"add a factory for {missing} to tests/arch/test_routes.py"
-        actor = world.trainee if access.kind == "own" else _county_a_actor(world, access.perm)
+        if access.kind == "own":
+            actor = world.trainee
+        elif {m.__name__ for m in access.loads.values()} & CITY_OWNED:
+            actor = world.city_admin
+        else:
+            actor = _county_a_actor(world, access.perm)
         if actor is None:
             continue  # a global-only permission has no "other county"
         client.login(actor.username)
