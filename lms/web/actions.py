@@ -1,11 +1,12 @@
-"""The edge's one transaction for a form action: commit on success, roll back on a refusal."""
+"""The edge's one transaction for a form action: commit on success, roll back on a refusal;
+where a refusal shows on the form; the page number a list was asked for."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash
+from flask import flash, request
 
 from lms.errors import DomainError
 from lms.extensions import db
@@ -23,3 +24,21 @@ def commit_or_flash(action: Callable[[], Any], success: str) -> bool:
     db.session.commit()
     flash(success, "success")
     return True
+
+
+def form_refusal(form: Any, exc: DomainError) -> None:
+    """Undo what the service flushed; show its message at its field (or above the form)."""
+    db.session.rollback()
+    field = getattr(form, getattr(exc, "field", None) or "", None)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, str(exc)]
+    else:
+        form.form_errors.append(str(exc))
+
+
+def page_number(limit: int = 100_000) -> int:
+    """The ``page`` query argument, 1 when missing or not a number, at most *limit*."""
+    try:
+        return max(1, min(int(request.args.get("page", "1")), limit))
+    except ValueError:
+        return 1

@@ -3,7 +3,7 @@ exam that used each question), a bank's questions with pooled figures, and their
 
 from __future__ import annotations
 
-from flask import render_template, request, send_file
+from flask import render_template, send_file
 from werkzeug.wrappers import Response
 
 from lms.auth.access import requires
@@ -16,6 +16,7 @@ from lms.exams.models import Exam, QuestionBank
 from lms.exams.views import bp
 from lms.i18n import _
 from lms.org.export import TZ
+from lms.web.actions import page_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 50
@@ -28,12 +29,6 @@ def _safe_name(title: str) -> str:
 def _today() -> str:
     return utcnow().astimezone(TZ).strftime("%Y%m%d")
 
-
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 @bp.get("/<int:exam_id>/analysis")
@@ -55,7 +50,7 @@ def analysis_exam_xlsx(exam: Exam) -> Response:
 @bp.get("/banks/<int:bank_id>/analysis")
 @requires(Perm.EXAM_RESULTS_VIEW, bank_id=QuestionBank)
 def analysis_bank(bank: QuestionBank) -> str:
-    page = _page()
+    page = page_number()
     rows = analysis.bank_questions(bank.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("exams/analysis_bank.html", bank=bank, rows=rows, page=page,
                            size=PAGE_SIZE, total=analysis.bank_question_count(bank.id),

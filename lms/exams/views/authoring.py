@@ -51,7 +51,7 @@ from lms.org import queries
 from lms.org.models import Level, OrgUnit, Person
 from lms.org.people_forms import unit_choices
 from lms.org.queries import chosen_unit
-from lms.web.actions import commit_or_flash
+from lms.web.actions import commit_or_flash, form_refusal, page_number
 
 PAGE_SIZE = 30
 SEARCH_ARGS = ("bank", "type", "category", "knowledge_point", "difficulty", "q")
@@ -65,21 +65,6 @@ def _actor() -> Any:
     return current_user._get_current_object()
 
 
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
-
-
-def form_error(form: Any, exc: DomainError) -> None:
-    """Undo what the service flushed; show its message at its field (or above the form)."""
-    db.session.rollback()
-    field = getattr(form, getattr(exc, "field", None) or "", None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
 
 
 def excerpt(text: str, n: int = 80) -> str:
@@ -128,7 +113,7 @@ def list_exams() -> str:
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     counts = (select(Attempt.exam_id, func.count().label("n"))
               .group_by(Attempt.exam_id).subquery())
-    page = _page()
+    page = page_number()
     rows = db.session.execute(
         stmt.add_columns(func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.exam_id == Exam.id)
@@ -153,7 +138,7 @@ def new_exam() -> Response | str:
             unit = chosen_unit(form.unit.data, g.scope)
             exam = exam_admin.create_exam(unit, form.settings(), actor=_actor(), now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已新建考试“%(title)s”（草稿），下一步请组卷。", title=exam.title), "success")
@@ -173,7 +158,7 @@ def edit_exam(exam: Exam) -> Response | str:
         try:
             changes = exam_admin.update_exam(exam, form.settings(), actor=_actor(), now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("考试设置已保存。") if changes else _("没有需要保存的修改。"), "success")
@@ -272,7 +257,7 @@ def _paper_page(exam: Exam, slot_form: SlotForm | None = None, editing: int | No
     stmt = paper_admin.question_search(exam, search.question_filter())
     found_total = db.session.execute(
         select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = _page()
+    page = page_number()
     found = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     rows = paper_admin.paper_rows(exam)
     context.update(rows=rows, present={item.question_id for item, _v, _q in rows},
@@ -349,7 +334,7 @@ def save_slot(exam: Exam) -> Response | str:
                 paper_admin.update_slot(exam, position, form.slot_data(), actor=_actor(),
                                         now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("组卷规则已保存。"), "success")
@@ -416,7 +401,7 @@ def add_person_override(exam: Exam) -> Response | str:
             overrides.set_person_override(exam, person, form.extra_minutes.data,
                                           form.reason.data, actor=_actor(), now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已为%(name)s延长%(m)s分钟（之后开始的作答生效）。", name=person.name,
@@ -438,7 +423,7 @@ def add_group_override(exam: Exam) -> Response | str:
             overrides.set_group_override(exam, unit, form.extra_minutes.data, form.reason.data,
                                          actor=_actor(), now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已为%(unit)s的考生延长%(m)s分钟（之后开始的作答生效）。", unit=unit.name,

@@ -38,7 +38,7 @@ from lms.org.export import TZ
 from lms.org.importing import stash
 from lms.org.people_forms import unit_choices
 from lms.org.queries import chosen_unit
-from lms.web.actions import commit_or_flash
+from lms.web.actions import commit_or_flash, form_refusal, page_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 50
@@ -50,21 +50,6 @@ def _actor() -> Any:
     return current_user._get_current_object()
 
 
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
-
-
-def field_error(form: Any, exc: DomainError) -> None:
-    """Undo what the service flushed; show its message at its field (or above the form)."""
-    db.session.rollback()
-    field = getattr(form, getattr(exc, "field", None) or "", None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
 
 
 def safe_name(title: str) -> str:
@@ -87,7 +72,7 @@ def list_banks() -> str:
     stmt = banks.banks_in_scope(g.scope, archived={None: False, "archived": True}.get(status),
                                 search=form.value("q") or "")
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = _page()
+    page = page_number()
     rows = db.session.execute(stmt.order_by(QuestionBank.code).limit(PAGE_SIZE)
                               .offset((page - 1) * PAGE_SIZE)).scalars().all()
     return render_template("exams/bank_list.html", banks=rows, form=form, total=total,
@@ -108,7 +93,7 @@ def new_bank() -> Response | str:
             unit = chosen_unit(form.unit.data, g.scope)
             bank = banks.create_bank(unit, form.bank_data(), actor=_actor(), now=utcnow())
         except DomainError as exc:
-            field_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已新建题库“%(title)s”。", title=bank.title), "success")
@@ -124,7 +109,7 @@ def edit_bank(bank: QuestionBank) -> Response | str:
         try:
             changes = banks.update_bank(bank, form.bank_data(), actor=_actor(), now=utcnow())
         except DomainError as exc:
-            field_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("题库已保存。") if changes else _("没有需要保存的修改。"), "success")

@@ -18,17 +18,12 @@ from lms.exams.views import bp
 from lms.extensions import db
 from lms.i18n import _
 from lms.org.models import OrgUnit
+from lms.web.actions import page_number
 
 PAGE_SIZE = 50
 #: Seconds between automatic reloads of the live view (lms/static/js/live.js).
 REFRESH_SECONDS = 30
 
-
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 def _chosen(form: LiveFilterForm, units: list[OrgUnit]) -> OrgUnit | None:
@@ -43,7 +38,7 @@ def live_exam(exam: Exam) -> str:
     form = LiveFilterForm(formdata=request.args)
     form.set_units(rooms)
     form.validate()
-    page = _page()
+    page = page_number()
     board = live_board.live_page(exam, unit=_chosen(form, rooms), state=form.value("state"),
                                  page=page, size=PAGE_SIZE)
     return render_template(

@@ -22,6 +22,7 @@ from lms.exams.models import Attempt, AttemptItem, Exam, Question, QuestionVersi
 from lms.exams.views import bp
 from lms.extensions import db
 from lms.i18n import _
+from lms.web.actions import page_number
 
 PAGE_SIZE = 50
 HUB_ENDPOINTS = ("exams.show_exam", "exams.exam_detail", "exams.edit_exam")
@@ -34,12 +35,6 @@ def hub_url(exam: Exam) -> str | None:
             return url_for(endpoint, exam_id=exam.id)
     return None
 
-
-def page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 # ---------------------------------------------------------------- the queue

@@ -32,7 +32,7 @@ from lms.exams.views.banks import PAGE_SIZE
 from lms.extensions import db
 from lms.i18n import _
 from lms.labels import label
-from lms.web.actions import commit_or_flash
+from lms.web.actions import commit_or_flash, page_number
 
 #: Characters of a stem shown in the bank's list.
 EXCERPT = 80
@@ -41,12 +41,6 @@ EXCERPT = 80
 def _actor() -> Any:
     return current_user._get_current_object()
 
-
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 def excerpt(text: str) -> str:
@@ -99,7 +93,7 @@ def show_bank(bank: QuestionBank) -> str:
     form.validate()
     stmt = _filtered(bank, form)
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = _page()
+    page = page_number()
     rows = db.session.execute(stmt.order_by(Question.id.desc()).limit(PAGE_SIZE)
                               .offset((page - 1) * PAGE_SIZE)).all()
     counts = banks.type_counts([bank.id]).get(bank.id, {})

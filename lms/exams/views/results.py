@@ -31,12 +31,13 @@ from lms.exams.models import Attempt, Exam, ScoreQuery
 from lms.exams.results_export import passed_text, results_workbook
 from lms.exams.results_table import ResultFilters
 from lms.exams.views import bp
-from lms.exams.views.marking import hub_url, page_number
+from lms.exams.views.marking import hub_url
 from lms.extensions import db
 from lms.i18n import _
 from lms.org import queries
 from lms.org.export import TZ
 from lms.org.models import Level, OrgUnit
+from lms.web.actions import page_number
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -24,20 +24,12 @@ from lms.org import queries
 from lms.org.models import Level
 from lms.org.people_forms import unit_choices
 from lms.org.queries import chosen_unit
-from lms.web.actions import commit_or_flash
+from lms.web.actions import commit_or_flash, form_refusal
 
 STATUS_LABELS = {PolicyStatus.DRAFT: _l("草稿"), PolicyStatus.EFFECTIVE: _l("已生效"),
                  PolicyStatus.LOCKED: _l("已锁定")}
 CITY = (Level.CITY,)
 
-
-def _form_error(form: Any, exc: DomainError) -> None:
-    db.session.rollback()
-    field = getattr(form, getattr(exc, "field", None) or "", None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
 
 
 def _to_policy(row: EvaluationPolicy) -> Response:
@@ -78,7 +70,7 @@ def new_policy() -> Response | str:
                                              copy_previous=form.source.data == "copy",
                                              actor=current_user, now=utcnow())
         except DomainError as exc:
-            _form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已新建 %(year)s 年度评价政策（草稿）。", year=row.year), "success")
@@ -101,7 +93,7 @@ def edit_policy(evaluation_policy: EvaluationPolicy) -> Response | str:
             changes = policy_store.update_policy(row, policy_data(form), form.effective_from.data,
                                                  actor=current_user, now=utcnow())
         except DomainError as exc:
-            _form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("评价政策已保存。") if changes else _("没有需要保存的修改。"), "success")

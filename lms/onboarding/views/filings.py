@@ -27,6 +27,7 @@ from lms.onboarding.views import bp
 from lms.org.models import OrgUnit, Person
 from lms.org.people_forms import NoControlChars, strip
 from lms.training.completion import local_date
+from lms.web.actions import form_refusal, page_number
 
 PAGE_SIZE = 50
 OVERDUE = "overdue"
@@ -94,12 +95,6 @@ class ResubmitForm(FlaskForm):
 # ---------------------------------------------------------------- helpers
 
 
-def page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
-
 
 def _scopes() -> tuple[Scope, Scope]:
     """The county side's scope and the township side's; a filing is visible in either."""
@@ -116,15 +111,6 @@ def _visible(filing: Filing) -> None:
 def _to_detail(filing: Filing) -> Response:
     return redirect(url_for("onboarding.show_filing", filing_id=filing.id))
 
-
-def _form_error(form: FlaskForm, exc: DomainError) -> None:
-    """Undo what the service flushed and show its message next to its field (or above)."""
-    db.session.rollback()
-    field = getattr(form, getattr(exc, "field", None) or "", None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
 
 
 def _detail_page(filing: Filing, *, ack_form: AcknowledgeForm | None = None,
@@ -220,7 +206,7 @@ def acknowledge_filing(filing: Filing) -> Response | str:
         try:
             filings.acknowledge(filing, form.note.data, actor=current_user, now=utcnow())
         except DomainError as exc:
-            _form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已接收%(name)s的备案。", name=filing.person.name), "success")
@@ -236,7 +222,7 @@ def return_filing(filing: Filing) -> Response | str:
         try:
             filings.return_filing(filing, form.reasons.data, actor=current_user, now=utcnow())
         except DomainError as exc:
-            _form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已退回%(name)s的备案，乡镇更正后可重新提交。", name=filing.person.name),
@@ -253,7 +239,7 @@ def resubmit_filing(filing: Filing) -> Response | str:
         try:
             filings.resubmit(filing, form.note.data, actor=current_user, now=utcnow())
         except DomainError as exc:
-            _form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已重新提交%(name)s的备案。", name=filing.person.name), "success")

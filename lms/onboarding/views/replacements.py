@@ -32,6 +32,7 @@ from lms.onboarding.views import bp
 from lms.org.models import OrgUnit, Post, PostType
 from lms.org.people_forms import opt_int, strip
 from lms.org.services import breadcrumbs
+from lms.web.actions import page_number
 
 PAGE_SIZE = 50
 
@@ -144,12 +145,6 @@ def _field_error(form: Any, exc: DomainError) -> None:
         form.form_errors.append(str(exc))
 
 
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
-
 
 def _to_case(case: ReplacementCase) -> Response:
     return redirect(url_for("onboarding.show_replacement", replacement_case_id=case.id))
@@ -190,7 +185,7 @@ def list_replacements() -> str:
     if form.value("status"):
         stmt = stmt.where(ReplacementCase.status == form.value("status"))
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = _page()
+    page = page_number()
     cases = db.session.execute(
         stmt.options(joinedload(ReplacementCase.person), joinedload(ReplacementCase.post),
                      joinedload(ReplacementCase.org_unit).joinedload(OrgUnit.parent))
@@ -306,7 +301,7 @@ def candidates() -> str:
     post_type = form.value("post_type")
     sort = form.value("sort") or "qualification"
     total = quals.candidate_count(g.scope, post_type=post_type)
-    page = _page()
+    page = page_number()
     rows = quals.candidates(g.scope, post_type=post_type, sort=sort, limit=PAGE_SIZE,
                             offset=(page - 1) * PAGE_SIZE)
     return render_template("onboarding/qualification_candidates.html", rows=rows, form=form,

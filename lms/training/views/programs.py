@@ -42,7 +42,7 @@ from lms.training.program_forms import (
 )
 from lms.training.program_labels import ENROLMENT_STATUSES, tone, training_label
 from lms.training.views import bp
-from lms.web.actions import commit_or_flash
+from lms.web.actions import commit_or_flash, form_refusal, page_number
 
 PAGE_SIZE = 50
 ORGANISER_LEVELS = (Level.CITY, Level.COUNTY, Level.TOWNSHIP)
@@ -56,21 +56,6 @@ bp.add_app_template_global(tone, "tone")
 # ---------------------------------------------------------------- helpers
 
 
-def form_error(form: Any, exc: DomainError) -> None:
-    """Undo what the service flushed and show its message next to its field (or above)."""
-    db.session.rollback()
-    field = getattr(form, getattr(exc, "field", None) or "", None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-
-
-def page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 def crumbs(unit: OrgUnit) -> list[OrgUnit]:
@@ -149,7 +134,7 @@ def new_program() -> Response | str:
             program = programs.create_program(unit, form.program_data(), actor=current_user,
                                               now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已新建培训班“%(title)s”（草稿）。", title=program.title), "success")
@@ -166,7 +151,7 @@ def edit_program(program: Program) -> Response | str:
             changes = programs.update_program(program, form.program_data(), actor=current_user,
                                               now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("培训班已保存。") if changes else _("没有需要保存的修改。"), "success")
@@ -302,7 +287,7 @@ def add_person(program: Program) -> Response | str:
                 raise ValidationFailed(_("请从搜索结果中选择人员。"), "person")
             added = enrolment.add_person(program, person, actor=current_user, now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已把%(name)s加入名单（%(status)s）。", name=person.name,
@@ -325,7 +310,7 @@ def remove_person(program: Program) -> Response | str:
             promoted = enrolment.remove_enrolment(target, reason=form.reason.data,
                                                   actor=current_user, now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已把%(name)s移出名单。", name=target.person.name), "success")

@@ -26,8 +26,8 @@ from lms.training.program_forms import (
 )
 from lms.training.program_labels import training_label
 from lms.training.views import bp
-from lms.training.views.programs import crumbs, form_error
-from lms.web.actions import commit_or_flash
+from lms.training.views.programs import crumbs
+from lms.web.actions import commit_or_flash, form_refusal
 
 
 def _to_session(session: TrainingSession) -> Response:
@@ -46,7 +46,7 @@ def new_session(program: Program) -> Response | str:
             session = sessions.schedule_session(program, form.session_data(), actor=current_user,
                                                 now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("已安排课次“%(title)s”。", title=session.title), "success")
@@ -67,7 +67,7 @@ def edit_session(session: TrainingSession) -> Response | str:
             changes = sessions.update_session(session, form.session_data(), actor=current_user,
                                               now=utcnow())
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("课次已保存。") if changes else _("没有需要保存的修改。"), "success")
@@ -111,7 +111,7 @@ def roll_call(session: TrainingSession) -> Response | str:
         changed = sessions.roll_call(session, roll_marks(form, ids), actor=current_user,
                                      now=utcnow())
     except DomainError as exc:
-        form_error(form, exc)
+        form_refusal(form, exc)
         return _render_session(session, roll_form=form)
     db.session.commit()
     flash(_("点名已保存：%(n)s 人的出勤情况有变化。", n=changed), "success")
@@ -130,7 +130,7 @@ def open_signin(session: TrainingSession) -> Response | str:
     try:
         sessions.open_signin(session, form.minutes.data, actor=current_user, now=utcnow())
     except DomainError as exc:
-        form_error(form, exc)
+        form_refusal(form, exc)
         return _render_session(session, open_form=form)
     db.session.commit()
     return redirect(url_for("training.signin_code", session_id=session.id))
@@ -177,7 +177,7 @@ def signin() -> Response | str:
             db.session.commit()  # the refusal counts towards the limit on wrong codes
             form.code.errors = [*form.code.errors, str(exc)]
         except DomainError as exc:
-            form_error(form, exc)
+            form_refusal(form, exc)
         else:
             db.session.commit()
             words = {"title": done.session.title,
