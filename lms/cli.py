@@ -18,6 +18,7 @@ from lms.db import utcnow, write_intent
 from lms.demo.cli import demo, demo_logins
 from lms.errors import DomainError
 from lms.extensions import db
+from lms.grading import integrity
 from lms.i18n import _
 from lms.jobs import job_lock
 
@@ -53,13 +54,20 @@ def create_admin(username: str, role: str) -> None:
 
 @lms_cli.command("audit-verify")
 def audit_verify() -> None:
-    """Check the audit hash chain; print the first broken entry (exit 1 if any)."""
+    """Check the audit hash chain and the integrity codes of grade and stipend rows; print the
+    first broken entry (exit 1 if any)."""
     problem = audit.verify_chain()
-    if problem is None:
-        err(_("审计日志校验通过。"))
-        return
-    err(_("审计日志第 %(id)s 条校验失败：%(reason)s", id=problem.entry_id, reason=problem.reason))
-    sys.exit(1)
+    if problem is not None:
+        err(_("审计日志第 %(id)s 条校验失败：%(reason)s", id=problem.entry_id,
+              reason=problem.reason))
+        sys.exit(1)
+    row = integrity.first_problem()
+    if row is not None:
+        table = _("考评结果") if row.table == "evaluation" else _("补贴明细")
+        err(_("%(table)s第 %(id)s 行校验失败：内容与完整性校验码不符（可能被绕过系统修改）。",
+              table=table, id=row.row_id))
+        sys.exit(1)
+    err(_("审计日志、考评结果和补贴明细校验通过。"))
 
 
 @lms_cli.command("housekeeping")

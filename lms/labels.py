@@ -105,6 +105,16 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "grading.policy_update": _l("修改年度评价政策"),
     "grading.policy_activate": _l("年度评价政策生效"),
     "grading.policy_lock": _l("锁定年度评价政策"),
+    "evaluation.open": _l("开启年度考评"), "evaluation.refresh": _l("更新考评名单和能力素质分"),
+    "evaluation.score": _l("录入考评评分"), "evaluation.satisfaction": _l("录入群众满意度"),
+    "evaluation.publish": _l("公示考评结果"), "evaluation.reopen": _l("撤回考评公示"),
+    "evaluation.confirm": _l("审定年度考评"), "evaluation.appeal": _l("提出考评申诉"),
+    "evaluation.appeal_answer": _l("答复考评申诉"),
+    "stipend.quarter_grade": _l("录入季度考核等次"), "stipend.compute": _l("计算季度补贴"),
+    "stipend.confirm": _l("确认发放季度补贴"),
+    "grading.change_propose": _l("提出结果更正申请"),
+    "grading.change_approve": _l("批准结果更正申请"),
+    "grading.change_reject": _l("驳回结果更正申请"),
 }
 OBJECT_TYPES: dict[str, Any] = {
     "User": _l("账号"), "OrgUnit": _l("单位"), "Person": _l("人员"), "Post": _l("岗位"),
@@ -117,7 +127,10 @@ OBJECT_TYPES: dict[str, Any] = {
     "AttemptItem": _l("答卷试题"), "QuestionVersion": _l("试题版本"), "ScoreQuery": _l("成绩复核"),
     "OnboardingRecord": _l("岗前培训记录"), "Consultation": _l("主任人选征求意见"),
     "Filing": _l("助理员备案"), "ReplacementCase": _l("撤换案件"),
-    "EvaluationPolicy": _l("年度评价政策"),
+    "EvaluationPolicy": _l("年度评价政策"), "EvaluationRound": _l("年度考评"),
+    "Evaluation": _l("考评结果"), "Appeal": _l("考评申诉"), "QuarterGrade": _l("季度考核等次"),
+    "StipendQuarter": _l("季度补贴"), "StipendLine": _l("补贴明细"),
+    "ChangeRequest": _l("结果更正申请"),
 }
 
 

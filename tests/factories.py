@@ -69,7 +69,9 @@ def make_person(unit: OrgUnit, name: str = "张三", *, post_type: str | None = 
     if post_type:
         db.session.add(Post(person_id=person.id, org_unit_id=unit.id, post_type=post_type,
                             status=status, is_legacy=status == PostStatus.IN_POST.value,
-                            started_on=date(2024, 1, 1)))
+                            started_on=date(2024, 1, 1),
+                            in_post_on=date(2024, 1, 1) if status == PostStatus.IN_POST.value
+                            else None))
         db.session.flush()
     return person
 

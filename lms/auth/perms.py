@@ -37,6 +37,14 @@ class Perm(StrEnum):
     #: The evaluation and stipend policy of each year (checked on the city unit, so county and
     #: township staff holding the role cannot edit it).
     GRADING_POLICY = "grading.policy"
+    #: Enter the township's evaluation scores (work, diligence, integrity, satisfaction) and
+    #: quarterly grades of the village assistants in scope; propose changes after confirmation.
+    EVALUATION_SCORE = "evaluation.score"
+    #: The county bureau's side of the evaluation (checked on the county unit): open the year,
+    #: publish, answer appeals, confirm, compute and confirm stipends, approve changes.
+    EVALUATION_REVIEW = "evaluation.review"
+    #: Grade, level and stipend reports of the units in scope.
+    GRADING_REPORTS = "grading.reports"
 
 
 class Role(StrEnum):
@@ -57,13 +65,14 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
                              Perm.EXAM_RESULTS_VIEW, Perm.ONBOARDING_VIEW}),
     Role.HR: frozenset({Perm.ORG_VIEW, Perm.PERSON_VIEW, Perm.QUOTA_VIEW, Perm.TRAINING_VIEW,
                         Perm.TRAINING_APPROVE, Perm.EXAM_RESULTS_VIEW, Perm.APPOINTMENT_REVIEW,
-                        Perm.ONBOARDING_VIEW, Perm.GRADING_POLICY}),
+                        Perm.ONBOARDING_VIEW, Perm.GRADING_POLICY, Perm.EVALUATION_SCORE,
+                        Perm.EVALUATION_REVIEW, Perm.GRADING_REPORTS}),
     Role.UNIT_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE,
         Perm.PERSON_REVEAL_ID, Perm.ACCOUNT_MANAGE, Perm.QUOTA_VIEW, Perm.COURSE_MANAGE,
         Perm.PROGRAM_MANAGE, Perm.TRAINING_VIEW, Perm.TRAINING_APPROVE, Perm.EXAM_MANAGE,
         Perm.EXAM_RESULTS_VIEW, Perm.APPOINTMENT_REVIEW, Perm.ONBOARDING_VIEW,
-        Perm.GRADING_POLICY,
+        Perm.GRADING_POLICY, Perm.EVALUATION_SCORE, Perm.EVALUATION_REVIEW, Perm.GRADING_REPORTS,
     }),
     Role.SYSTEM_ADMIN: frozenset({
         Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.PERSON_VIEW, Perm.PERSON_MANAGE, Perm.QUOTA_VIEW,

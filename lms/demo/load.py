@@ -119,8 +119,13 @@ def _post_row(post_id: int, pid: int, p: PersonPlan, unit_id: int) -> dict[str, 
         "id": post_id, "person_id": pid, "org_unit_id": unit_id, "post_type": post.post_type.value,
         "status": post.status.value, "is_legacy": post.legacy, "is_acting": False,
         "started_on": post.started_on, "ended_on": post.ended_on,
+        "in_post_on": post.started_on if post.status in _SERVED else None,
         "status_changed_at": post.changed_at, "created_at": p.created_at,
     }
+
+
+#: Statuses of a post that has been in post (demo plans start them on their start date).
+_SERVED = frozenset({PostStatus.IN_POST, PostStatus.SUSPENDED})
 
 
 @dataclass

@@ -22,6 +22,7 @@ from lms.auth.access import ensure
 from lms.auth.perms import Perm
 from lms.errors import InvalidState, ValidationFailed
 from lms.extensions import db
+from lms.grading.labels import COMPONENT_LABELS, GRADE_LABELS, LEVEL_LABELS
 from lms.grading.models import EvaluationPolicy, PolicyStatus
 from lms.grading.policy import COMPONENTS, LEVELS, Grade, Policy, default_policy
 from lms.i18n import _, _l
@@ -36,12 +37,6 @@ DECIMAL_TEXT = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?")
 SWITCHES = ("probation_year_ungraded", "early_promotion_limit", "certificate_uplift",
             "certificate_allowance", "training_hours_prerequisite", "competence_cap_unrotated")
 
-COMPONENT_LABELS = {"work": _l("工作实绩"), "competence": _l("能力素质"),
-                    "diligence": _l("工作态度"), "satisfaction": _l("群众满意度"),
-                    "integrity": _l("廉洁自律")}
-GRADE_LABELS = {Grade.EXCELLENT: _l("优秀"), Grade.COMPETENT: _l("称职"),
-                Grade.BASICALLY_COMPETENT: _l("基本称职"), Grade.INCOMPETENT: _l("不称职")}
-LEVEL_LABELS = {3: _l("三级"), 2: _l("二级"), 1: _l("一级")}
 SWITCH_LABELS = {
     "probation_year_ungraded": _l("试用期当年只写评语、不定等次"),
     "early_promotion_limit": _l("提前晋级一生最多两次"),

@@ -7,9 +7,11 @@ valid (the callers validate and word the errors); a violated precondition raises
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from lms.grading.policy import COMPONENTS, ENTRY_LEVEL, TOP_LEVEL, Grade, Policy
@@ -145,3 +147,61 @@ def adjusted_bases(bases: Mapping[int, int], index: Decimal, policy: Policy) -> 
         steps = (Decimal(base) * (1 + index) / step).to_integral_value(ROUND_CEILING)
         out[level] = max(int(steps * policy.price_step_fen), policy.floor_fen_per_month)
     return out
+
+
+#: Annual in-service credit hours a village assistant should reach (reference/domain.md §2.6).
+HOURS_TARGET = Decimal(24)
+HALF = Decimal("0.5")
+
+
+def competence(hours: Decimal, exam_fraction: Decimal | None, maximum: Decimal,
+               target: Decimal = HOURS_TARGET) -> Decimal:
+    """The competence component filled from the system (docs/grading.md): half for credit hours
+    against the target (capped at the target), half for the best exam result of the year as a
+    fraction of its maximum (0 without an exam), × the component's maximum, half up to 0.1."""
+    hours_part = min(Decimal(1), max(hours, Decimal(0)) / target) if target > 0 else Decimal(1)
+    exam_part = min(Decimal(1), max(exam_fraction or Decimal(0), Decimal(0)))
+    return (maximum * (HALF * hours_part + HALF * exam_part)).quantize(TENTH, ROUND_HALF_UP)
+
+
+def level_held(history: Sequence[tuple[int, int]]) -> int:
+    """The level held this year: last year's new level, or the entry level without history.
+    *history* is ``(level held, new level)`` of the earlier evaluated years, oldest first."""
+    return history[-1][1] if history else ENTRY_LEVEL
+
+
+def since_change(history: Sequence[tuple[int, int]]) -> int:
+    """How many of the most recent earlier years were earned at the level held this year (0 when
+    the level changed at the start of this year)."""
+    if not history or history[-1][0] != history[-1][1]:
+        return 0
+    level, n = history[-1][1], 0
+    for held, _new in reversed(history):
+        if held != level:
+            break
+        n += 1
+    return n
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, monthrange(year, month)[1])
+
+
+def months_in_post(in_post_on: date | None, ended_on: date | None, year: int,
+                   quarter: int) -> int:
+    """Months of *quarter* that count for pay: a month counts if the person was in post on at
+    least 15 of its days; a removal takes effect at the end of its month, so that month is served
+    to its end. ``in_post_on`` None (never in post) → 0."""
+    if in_post_on is None or not 1 <= quarter <= 4:
+        return 0
+    last = _month_end(ended_on.year, ended_on.month) if ended_on else date.max
+    months = 0
+    for month in range(3 * quarter - 2, 3 * quarter + 1):
+        first, end = date(year, month, 1), _month_end(year, month)
+        start, stop = max(first, in_post_on), min(end, last)
+        if stop >= start and (stop - start).days + 1 >= MIN_DAYS_IN_MONTH:
+            months += 1
+    return months
+
+
+MIN_DAYS_IN_MONTH = 15

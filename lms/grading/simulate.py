@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from lms.grading import rules
+from lms.grading.labels import GRADE_LABELS, LEVEL_LABELS
 from lms.grading.policy import COMPONENTS, Grade, Policy
-from lms.i18n import _, _l
+from lms.i18n import _
 from lms.org.importing.columns import Cells, Column, RowError, data_rows, digits, find_header
 from lms.org.importing.decode import read_table
 
@@ -30,9 +31,6 @@ COLUMNS = tuple(Column(key, key, required=True) for key in (
     "since_change"))
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 GRADES = {g.value: g for g in Grade}
-GRADE_LABELS = {Grade.EXCELLENT: _l("优秀"), Grade.COMPETENT: _l("称职"),
-                Grade.BASICALLY_COMPETENT: _l("基本称职"), Grade.INCOMPETENT: _l("不称职")}
-LEVEL_LABELS = {3: _l("三级"), 2: _l("二级"), 1: _l("一级")}
 
 
 @dataclass(frozen=True)

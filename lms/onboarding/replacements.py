@@ -108,17 +108,20 @@ def open_case(post: Post, trigger: str, evidence: str, *, actor: Any,
               now: datetime) -> ReplacementCase:
     """Open a case against the holder of *post*; one open case per post."""
     _check_post(post)
-    town = township_of(post)
-    ensure(actor, Perm.PERSON_MANAGE, town)
+    ensure(actor, Perm.PERSON_MANAGE, township_of(post))
     if trigger not in TRIGGERS:
         raise ValidationFailed(_("请从列表中选择撤换事由。"), "trigger")
     text = _text(evidence, "evidence", required=_l("请填写事实和证据。"))
     if open_case_for(post) is not None:
         raise InvalidState(_("该岗位已有正在办理的撤换案件。"))
+    return _open(post, trigger, text, actor=actor, now=now)
+
+
+def _open(post: Post, trigger: str, text: str, *, actor: Any, now: datetime) -> ReplacementCase:
     case = ReplacementCase(
         post_id=post.id, person_id=post.person_id, org_unit_id=post.org_unit_id,
-        township_unit_id=town.id, trigger=trigger, evidence=text, status=OPEN, opened_at=now,
-        opened_by_id=getattr(actor, "id", None),
+        township_unit_id=township_of(post).id, trigger=trigger, evidence=text, status=OPEN,
+        opened_at=now, opened_by_id=getattr(actor, "id", None),
         statement_due_on=add_working_days(local_date(now), STATEMENT_DAYS))
     db.session.add(case)
     db.session.flush()
@@ -129,13 +132,18 @@ def open_case(post: Post, trigger: str, evidence: str, *, actor: Any,
 
 
 def open_from_flag(post: Post, trigger: str, evidence: str, *, actor: Any,
-                   now: datetime) -> ReplacementCase:
-    """For the evaluation domain: open a case, or return the one already open on the post."""
+                   now: datetime) -> ReplacementCase | None:
+    """For the evaluation domain, whose caller has checked the county's authority (the county
+    bureau confirms the year): open a case from a replacement flag, or return the one already
+    open on the post; None when the post has been removed meanwhile."""
+    if not post.is_open:
+        return None
     existing = open_case_for(post)
     if existing is not None:
-        ensure(actor, Perm.PERSON_MANAGE, township_of(post))
         return existing
-    return open_case(post, trigger, evidence, actor=actor, now=now)
+    if trigger not in TRIGGERS or not evidence.strip():
+        raise ValueError("a flag needs a known trigger and evidence")
+    return _open(post, trigger, evidence.strip()[:MAX_TEXT], actor=actor, now=now)
 
 
 def statement_open(case: ReplacementCase, now: datetime) -> bool:

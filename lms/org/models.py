@@ -182,6 +182,8 @@ class Post(db.Model):
     #: Acting holder while the real holder is onboarded; never paid.
     is_acting: Mapped[bool] = mapped_column(default=False)
     started_on: Mapped[date | None]
+    #: First day in post (set when the post first reaches in_post; pay counts from it).
+    in_post_on: Mapped[date | None]
     ended_on: Mapped[date | None]
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

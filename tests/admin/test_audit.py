@@ -200,7 +200,7 @@ def test_raw_delete_is_refused_by_the_database(world, log):
 def test_cli_verify_ok_on_a_clean_chain(runner, world, log):
     result = runner.invoke(args=["lms", "audit-verify"])
     assert result.exit_code == 0
-    assert "审计日志校验通过" in result.output + (result.stderr or "")
+    assert "审计日志、考评结果和补贴明细校验通过" in result.output + (result.stderr or "")
 
 
 def test_cli_verify_names_the_tampered_entry(runner, world, log):

@@ -168,6 +168,7 @@ def create_people(new: list[NewPerson], *, actor: Any, now: datetime) -> list[Pe
     db.session.flush()
     posts = [Post(person=p, org_unit_id=n.unit.id, post_type=n.post_type.value,
                   status=n.status.value, is_legacy=n.legacy, started_on=local_date(now),
+                  in_post_on=local_date(now) if n.status == PostStatus.IN_POST else None,
                   status_changed_at=now, created_at=now)
              for p, n in zip(people, new, strict=True)]
     quals = [(p, Qualification(person=p, level=n.qualification.value,

@@ -52,6 +52,8 @@ def open_post(person: Person, unit: OrgUnit, post_type: PostType, *, actor: Any,
     post = Post(person=person, org_unit_id=unit.id, post_type=post_type.value,
                 status=status.value, is_legacy=legacy, started_on=started_on or local_date(now),
                 status_changed_at=now, created_at=now)
+    if status == PostStatus.IN_POST:
+        post.in_post_on = post.started_on
     db.session.add(post)
     person.org_unit_id = unit.id
     db.session.flush()
@@ -144,6 +146,8 @@ def apply_post_status(post: Post, new: PostStatus, *, actor: Any, now: datetime,
     post.status_changed_at = now
     if new == PostStatus.REMOVED:
         post.ended_on = local_date(now)
+    if new == PostStatus.IN_POST and post.in_post_on is None:
+        post.in_post_on = local_date(now)
     db.session.flush()
     audit.record(actor, "post.status", post, now=now, old=old.value, new=new.value,
                  reason=reason[:200])
