@@ -54,7 +54,68 @@ def _objects(world, side: str) -> dict:
         **_onboarding_objects(world.county_a if a else world.county_b,
                               world.town_a if a else world.town_b, person),
         **_grading_objects(world.city if a else _other_city()),
+        **_cycle_objects(world.county_a if a else world.county_b, person, world.sysadmin.id),
     }
+
+
+def _cycle_objects(county, person, proposer_id: int) -> dict:
+    """A published 2026 round of *county* with *person*'s sheet and an appeal, a confirmed 2026 Q1
+    stipend quarter with the person's line and quarterly grade, and a change request on each."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from lms.extensions import db
+    from lms.grading import integrity
+    from lms.grading.models import (
+        Appeal,
+        ChangeRequest,
+        Evaluation,
+        EvaluationRound,
+        QuarterGrade,
+        StipendLine,
+        StipendQuarter,
+    )
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    post = person.posts[0]
+    town_id = post.org_unit.parent_id
+    rnd = EvaluationRound(org_unit_id=county.id, year=2026, status="published", opened_at=now,
+                          published_at=now, publish_until=date(2099, 1, 1))
+    db.session.add(rnd)
+    db.session.flush()
+    sheet = Evaluation(round_id=rnd.id, year=2026, post_id=post.id, person_id=person.id,
+                       org_unit_id=post.org_unit_id, township_id=town_id, county_id=county.id,
+                       level=3, work=Decimal(30), diligence=Decimal(12), integrity=Decimal(8),
+                       satisfaction=Decimal(12), competence=Decimal(10), total=Decimal(72),
+                       grade="basically_competent", new_level=3)
+    db.session.add(sheet)
+    db.session.flush()
+    integrity.seal(sheet)
+    appeal = Appeal(evaluation_id=sheet.id, person_id=person.id, org_unit_id=post.org_unit_id,
+                    text="申诉", submitted_at=now)
+    run = StipendQuarter(org_unit_id=county.id, year=2026, quarter=1, status="confirmed",
+                         computed_at=now, lines=1, total_fen=21600)
+    db.session.add_all([appeal, run])
+    db.session.flush()
+    grade = QuarterGrade(post_id=post.id, person_id=person.id, org_unit_id=post.org_unit_id,
+                         township_id=town_id, year=2026, quarter=1, grade="competent",
+                         entered_at=now)
+    line = StipendLine(run_id=run.id, post_id=post.id, person_id=person.id,
+                       org_unit_id=post.org_unit_id, township_id=town_id, county_id=county.id,
+                       year=2026, quarter=1, level=3, months=3, grade="competent",
+                       amount_fen=21600)
+    db.session.add_all([grade, line])
+    db.session.flush()
+    integrity.seal(line)
+    change = ChangeRequest(kind="quarter", stipend_line_id=line.id, org_unit_id=post.org_unit_id,
+                           county_id=county.id, person_id=person.id,
+                           before={"grade": "competent", "amount_fen": 21600},
+                           after={"grade": "excellent", "amount_fen": 22320}, reason="更正",
+                           proposed_at=now, proposed_by_id=proposer_id)
+    db.session.add(change)
+    db.session.flush()
+    return {EvaluationRound: rnd, Evaluation: sheet, Appeal: appeal, StipendQuarter: run,
+            StipendLine: line, QuarterGrade: grade, ChangeRequest: change}
 
 
 #: Models owned by a city (a yearly policy): their "out of scope" side is another city, and the

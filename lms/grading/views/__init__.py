@@ -1,5 +1,5 @@
-"""Grading pages: the evaluation policy of each year (more to come: the annual cycle, stipends,
-reports)."""
+"""Grading pages: the hub, the evaluation policy of each year, the annual round, quarterly
+grades and stipends, change requests, reports."""
 
 from __future__ import annotations
 
@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("grading", __name__, url_prefix="/grading", template_folder="../templates")
 
-from lms.grading.views import policies  # noqa: E402,F401
+from lms.grading.views import hub, policies  # noqa: E402,F401
