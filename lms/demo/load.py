@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text
 
 from lms import audit
 from lms.auth.models import User
-from lms.demo import accounts, exams, onboarding
+from lms.demo import accounts, exams, grading, onboarding
 from lms.demo.divisions import TOWNSHIP_CODE, Division, for_size
 from lms.demo.people import PersonPlan, go_live_at, plan_people
 from lms.demo.populations import Population, synthesise
@@ -119,7 +119,7 @@ def _post_row(post_id: int, pid: int, p: PersonPlan, unit_id: int) -> dict[str, 
         "id": post_id, "person_id": pid, "org_unit_id": unit_id, "post_type": post.post_type.value,
         "status": post.status.value, "is_legacy": post.legacy, "is_acting": False,
         "started_on": post.started_on, "ended_on": post.ended_on,
-        "in_post_on": post.started_on if post.status in _SERVED else None,
+        "in_post_on": post.started_on if post.status in _SERVED or post.legacy else None,
         "status_changed_at": post.changed_at, "created_at": p.created_at,
     }
 
@@ -197,7 +197,8 @@ def _result(size: str, seed: int, divisions: list[Division],
         qualifications=sum(p.qualification is not None for p in people))
 
 
-def load(size: str, seed: int, *, now: datetime, progress: Progress = _quiet) -> LoadResult:
+def load(size: str, seed: int, *, now: datetime, progress: Progress = _quiet,
+         with_grading: bool = True) -> LoadResult:
     """Load the demo data set of *size* (S, M or L) into the (checked empty) database."""
     divisions = for_size(size)
     # Seeded, reproducible synthetic data: not a security use of randomness.
@@ -211,6 +212,8 @@ def load(size: str, seed: int, *, now: datetime, progress: Progress = _quiet) ->
     result.accounts = accounts.create_accounts(_trainees(people, first_person), unit_ids, now)
     exams.load_exams(seed, now)
     onboarding.load_onboarding(now)
+    if with_grading:
+        grading.load_grading(seed, now)
     audit.record(None, "demo.load", None, now=now, **result.audit_data())
     return result
 

@@ -18,9 +18,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import lazyload
 
 from lms import audit
 from lms.auth.access import ensure
@@ -140,19 +142,17 @@ def add_missing(rnd: EvaluationRound, *, now: datetime) -> int:
     for p in posts:
         past = [(h.level, h.new_level) for h in history.get(p.person_id, [])]
         grades = [h.grade.value for h in history.get(p.person_id, [])]
-        row = Evaluation(round_id=rnd.id, year=rnd.year, post_id=p.post_id,
-                         person_id=p.person_id, org_unit_id=p.village_id,
-                         township_id=p.township_id, county_id=rnd.org_unit_id,
-                         level=rules.level_held(past), prior_grades="|".join(grades),
-                         since_change=rules.since_change(past), veto=False, replace=False,
-                         veto_reason="", comment="", evidence="", mac="")
+        row = SimpleNamespace(
+            round_id=rnd.id, year=rnd.year, post_id=p.post_id, person_id=p.person_id,
+            org_unit_id=p.village_id, township_id=p.township_id, county_id=rnd.org_unit_id,
+            level=rules.level_held(past), prior_grades="|".join(grades),
+            since_change=rules.since_change(past), veto=False, replace=False, veto_reason="",
+            comment="", evidence="", work=None, diligence=None, integrity=None,
+            satisfaction=None, total=None, grade=None, new_level=None)
         _fill_competence(row, inputs.get(p.person_id), policy)
-        rows.append(row)
-    db.session.add_all(rows)
-    db.session.flush()
-    for row in rows:
-        integrity.seal(row)
-    db.session.flush()
+        row.mac = integrity.mac_of("evaluation", row)
+        rows.append(vars(row))
+    db.session.execute(insert(Evaluation), rows)  # one executemany for the whole county
     return len(rows)
 
 
@@ -162,7 +162,7 @@ def _people_subquery(rnd: EvaluationRound) -> Any:
     return select(sub.c.person_id)
 
 
-def _fill_competence(row: Evaluation, found: roster.CompetenceInputs | None,
+def _fill_competence(row: Any, found: roster.CompetenceInputs | None,
                      policy: Policy) -> None:
     hours = found.hours if found else Decimal(0)
     fraction = found.exam_fraction if found else None
@@ -179,7 +179,7 @@ def refresh(rnd: EvaluationRound, *, actor: Any, now: datetime) -> tuple[int, in
     _check_status(rnd, RoundStatus.OPEN)
     added = add_missing(rnd, now=now)
     policy = policy_of(rnd)
-    rows = _rows(rnd)
+    rows = rows_of(rnd)
     inputs = roster.competence_inputs(_people_subquery(rnd), rnd.year)
     changed = []
     for row in rows:
@@ -193,7 +193,7 @@ def refresh(rnd: EvaluationRound, *, actor: Any, now: datetime) -> tuple[int, in
     return added, len(changed)
 
 
-def _rows(rnd: EvaluationRound, township_ids: Iterable[int] | None = None) -> list[Evaluation]:
+def rows_of(rnd: EvaluationRound, township_ids: Iterable[int] | None = None) -> list[Evaluation]:
     query = select(Evaluation).where(Evaluation.round_id == rnd.id)
     if township_ids is not None:
         query = query.where(Evaluation.township_id.in_(list(township_ids)))
@@ -211,7 +211,10 @@ def recompute(rnd: EvaluationRound, township_ids: Iterable[int] | None,
     ids = None if township_ids is None else set(township_ids)
     if ids is not None and not ids:
         return []
-    rows = _rows(rnd, ids)
+    query = select(Evaluation).where(Evaluation.round_id == rnd.id).options(lazyload("*"))
+    if ids is not None:
+        query = query.where(Evaluation.township_id.in_(ids))
+    rows = list(db.session.scalars(query.order_by(Evaluation.id)))
     complete = [r for r in rows if r.complete]
     totals = [rules.total({c: getattr(r, c) for c in rules.COMPONENTS}) for r in complete]
     standings = [rules.Standing(str(r.township_id), rules.id_key(r.person_id), t, r.competence,
@@ -230,9 +233,8 @@ def recompute(rnd: EvaluationRound, township_ids: Iterable[int] | None,
         if (r.total, r.grade, r.new_level, r.replace) != (t, g, new_level, replace):
             r.total, r.grade, r.new_level, r.replace = t, g, new_level, replace
             changed.append(r)
-        new_mac = integrity.mac_of("evaluation", r)
-        if r.mac != new_mac:
-            r.mac = new_mac
+        if not r.mac or db.session.is_modified(r):
+            integrity.seal(r)
     db.session.flush()
     return changed
 
@@ -294,7 +296,7 @@ def enter_satisfaction(rnd: EvaluationRound, village: OrgUnit, raw: Any, *, acto
     _check_status(rnd, RoundStatus.OPEN)
     policy = policy_of(rnd)
     value = parse_score(raw, "satisfaction", policy)
-    rows = [r for r in _rows(rnd, {town.id}) if r.org_unit_id == village.id]
+    rows = [r for r in rows_of(rnd, {town.id}) if r.org_unit_id == village.id]
     if not rows:
         raise InvalidState(_("该村（社区）本年度没有参加考评的民政助理员。"))
     before = sorted({str(r.satisfaction) for r in rows if r.satisfaction is not None})

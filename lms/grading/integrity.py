@@ -22,11 +22,14 @@ from sqlalchemy import select
 from lms.extensions import db
 from lms.grading.models import Evaluation, StipendLine
 
-EVALUATION_FIELDS = ("id", "year", "post_id", "person_id", "org_unit_id", "township_id",
+#: The fields under the code. The row id is not among them: each row is identified by its
+#: content (post and year, or post, year and quarter are unique), so a row can be sealed before
+#: it is inserted and a copy of another row's fields still fails on the post or person.
+EVALUATION_FIELDS = ("year", "post_id", "person_id", "org_unit_id", "township_id",
                      "county_id", "level", "prior_grades", "since_change", "work", "diligence",
                      "integrity", "satisfaction", "competence", "hours", "exam_percent", "veto",
                      "total", "grade", "new_level", "replace")
-STIPEND_FIELDS = ("id", "year", "quarter", "post_id", "person_id", "org_unit_id", "township_id",
+STIPEND_FIELDS = ("year", "quarter", "post_id", "person_id", "org_unit_id", "township_id",
                   "county_id", "level", "months", "grade", "amount_fen")
 FIELDS = {"evaluation": EVALUATION_FIELDS, "stipend_line": STIPEND_FIELDS}
 
@@ -54,11 +57,8 @@ def mac_of(table: str, row: Any, key: bytes | None = None) -> str:
 
 
 def seal(row: Evaluation | StipendLine) -> None:
-    """Recompute the row's integrity code after a change (the row must have its id)."""
-    table = row.__tablename__
-    if row.id is None:
-        db.session.flush()
-    row.mac = mac_of(table, row)
+    """Recompute the row's integrity code after a change (or before inserting it)."""
+    row.mac = mac_of(row.__tablename__, row)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def iter_problems(batch: int = 5000, **where: Any) -> Iterator[RowProblem]:
         columns = [model.__table__.c[f] for f in FIELDS[table]]
         last = 0
         while True:
-            query = select(*columns, model.mac).where(model.id > last)
+            query = select(model.id, *columns, model.mac).where(model.id > last)
             for name, value in where.items():
                 query = query.where(model.__table__.c[name] == value)
             rows = db.session.execute(query.order_by(model.id).limit(batch)).all()

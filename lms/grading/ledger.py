@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import lazyload
 
 from lms import audit
 from lms.auth.access import ensure
@@ -199,7 +201,7 @@ def compute_quarter(county: OrgUnit, year: int, quarter: int, *, actor: Any,
 
 def _write_lines(run: StipendQuarter, wanted: dict[int, dict[str, Any]]) -> int:
     existing = {line.post_id: line for line in db.session.scalars(
-        select(StipendLine).where(StipendLine.run_id == run.id))}
+        select(StipendLine).where(StipendLine.run_id == run.id).options(lazyload("*")))}
     gone = [line.id for post_id, line in existing.items() if post_id not in wanted]
     if gone:
         db.session.execute(delete(StipendLine).where(StipendLine.id.in_(gone)))
@@ -208,19 +210,16 @@ def _write_lines(run: StipendQuarter, wanted: dict[int, dict[str, Any]]) -> int:
     for post_id, values in wanted.items():
         line = existing.get(post_id)
         if line is None:
-            line = StipendLine(run_id=run.id, post_id=post_id, year=run.year,
-                               quarter=run.quarter, mac="", **values)
-            fresh.append(line)
+            new = {"run_id": run.id, "post_id": post_id, "year": run.year,
+                   "quarter": run.quarter, **values}
+            fresh.append({**new, "mac": integrity.mac_of("stipend_line", SimpleNamespace(**new))})
         elif any(getattr(line, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(line, k, v)
             integrity.seal(line)
             changed += 1
-    if fresh:
-        db.session.add_all(fresh)
-        db.session.flush()
-        for line in fresh:
-            integrity.seal(line)
+    if fresh:  # one executemany: a county's quarter is hundreds of lines
+        db.session.execute(insert(StipendLine), fresh)
         changed += len(fresh)
     db.session.flush()
     return changed

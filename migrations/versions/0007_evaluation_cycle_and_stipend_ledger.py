@@ -224,9 +224,9 @@ def upgrade():
     with op.batch_alter_table('post', schema=None) as batch_op:
         batch_op.add_column(sa.Column('in_post_on', sa.Date(), nullable=True))
 
-    # Posts already serving: the best known first day in post is the day the post began.
-    op.execute("UPDATE post SET in_post_on = started_on "
-               "WHERE status IN ('in_post', 'suspended') AND in_post_on IS NULL")
+    # Posts that have served: the best known first day in post is the day the post began.
+    op.execute("UPDATE post SET in_post_on = started_on WHERE in_post_on IS NULL AND "
+               "(status IN ('in_post', 'suspended') OR (status = 'removed' AND is_legacy))")
 
     # ### end Alembic commands ###
 

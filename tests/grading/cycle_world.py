@@ -49,7 +49,7 @@ def build(world, n: int = 6) -> Cycle:
 
 def score_all(c: Cycle, rnd, scores: dict[int, tuple], *, now=OPENED) -> None:
     """scores: person index → (work, diligence, integrity, satisfaction[, veto])."""
-    rows = {r.person_id: r for r in cycle._rows(rnd)}
+    rows = {r.person_id: r for r in cycle.rows_of(rnd)}
     for i, values in scores.items():
         row = rows[c.people[i].id]
         user = c.town2_user if row.township_id == c.town2.id else c.town_user

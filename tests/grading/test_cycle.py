@@ -34,7 +34,7 @@ def _open(c, year=2026):
 
 
 def _rows(rnd):
-    return {r.person_id: r for r in cycle._rows(rnd)}
+    return {r.person_id: r for r in cycle.rows_of(rnd)}
 
 
 def test_open_creates_one_sheet_per_assistant_in_post_with_entry_level(c):
@@ -203,7 +203,7 @@ def test_reopen_needs_a_reason_and_allows_corrections(c):
 def test_next_year_uses_the_confirmed_level_and_history(c):
     rnd = _open(c, 2025)
     score_all(c, rnd, {i: (38, 14, 10, 14) for i in range(7)})
-    for r in cycle._rows(rnd):
+    for r in cycle.rows_of(rnd):
         r.competence = D(20)
     cycle.recompute(rnd, None)
     cycle.publish(rnd, actor=c.county_hr, now=OPENED)
