@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -269,3 +270,47 @@ def test_price_adjustment_rounds_up_to_5_yuan(base, index, fen):
 
 def test_price_adjustment_of_the_default_bases():
     assert rules.adjusted_bases(P.level_base_fen, D("0.03"), P) == {3: 6500, 2: 8500, 1: 10500}
+
+
+# ---------------------------------------------------------------- rules of the annual cycle
+
+@pytest.mark.parametrize("hours, fraction, expected", [
+    ("0", None, "0.0"), ("24", None, "10.0"), ("48", None, "10.0"), ("12", None, "5.0"),
+    ("0", "1", "10.0"), ("24", "1", "20.0"), ("24", "0.6", "16.0"), ("23.9", "0.605", "16.0"),
+    ("1", "0", "0.4"), ("-3", "-1", "0.0"), ("30", "1.2", "20.0"),
+])
+def test_competence_from_hours_and_the_best_exam(hours, fraction, expected):
+    got = rules.competence(D(hours), None if fraction is None else D(fraction), D(20))
+    assert got == D(expected)
+
+
+@pytest.mark.parametrize("history, held, since", [
+    ([], 3, 0),                                   # first year: entry level, nothing at it
+    ([(3, 3)], 3, 1),
+    ([(3, 3), (3, 3)], 3, 2),
+    ([(3, 3), (3, 2)], 2, 0),                     # promoted at the start of this year
+    ([(3, 2), (2, 2)], 2, 1),
+    ([(2, 3), (3, 3), (3, 3)], 3, 2),             # demoted, then two years at 3
+    ([(1, 1), (1, 1), (1, 1), (1, 1)], 1, 4),
+])
+def test_level_held_and_years_since_the_last_change(history, held, since):
+    assert (rules.level_held(history), rules.since_change(history)) == (held, since)
+
+
+@pytest.mark.parametrize("in_post, ended, quarter, months", [
+    (date(2024, 1, 1), None, 1, 3),
+    (None, None, 1, 0),                           # never in post: not paid
+    (date(2026, 1, 17), None, 1, 3),              # 15 days of January count
+    (date(2026, 1, 18), None, 1, 2),              # 14 days do not
+    (date(2026, 2, 14), None, 1, 2),              # 15 days of a 28-day February
+    (date(2026, 2, 15), None, 1, 1),
+    (date(2026, 4, 1), None, 1, 0),               # after the quarter
+    (date(2024, 1, 1), date(2026, 2, 3), 1, 2),   # removed in February: paid to its end
+    (date(2024, 1, 1), date(2026, 3, 31), 1, 3),
+    (date(2024, 1, 1), date(2025, 12, 31), 1, 0),
+    (date(2026, 2, 20), date(2026, 2, 21), 1, 0),  # 9 days to the end of February
+    (date(2026, 10, 17), None, 4, 3),
+    (date(2026, 12, 17), None, 4, 1),             # 15 days of December
+])
+def test_months_in_post(in_post, ended, quarter, months):
+    assert rules.months_in_post(in_post, ended, 2026, quarter) == months
