@@ -112,6 +112,7 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "evaluation.appeal_answer": _l("答复考评申诉"),
     "stipend.quarter_grade": _l("录入季度考核等次"), "stipend.compute": _l("计算季度补贴"),
     "stipend.confirm": _l("确认发放季度补贴"),
+    "stipend.payroll_export": _l("导出补贴发放表"),
     "grading.change_propose": _l("提出结果更正申请"),
     "grading.change_approve": _l("批准结果更正申请"),
     "grading.change_reject": _l("驳回结果更正申请"),

@@ -14,6 +14,7 @@ LEVEL_LABELS = {3: _l("三级"), 2: _l("二级"), 1: _l("一级")}
 ROUND_LABELS = {RoundStatus.OPEN: _l("评分中"), RoundStatus.PUBLISHED: _l("公示中"),
                 RoundStatus.CONFIRMED: _l("已审定")}
 APPEAL_LABELS = {AppealStatus.OPEN: _l("待答复"), AppealStatus.ANSWERED: _l("已答复")}
+QUARTER_LABELS = {1: _l("一季度"), 2: _l("二季度"), 3: _l("三季度"), 4: _l("四季度")}
 PAY_LABELS = {PayStatus.COMPUTED: _l("已计算"), PayStatus.CONFIRMED: _l("已确认发放")}
 CHANGE_LABELS = {ChangeStatus.PROPOSED: _l("待审核"), ChangeStatus.APPROVED: _l("已批准"),
                  ChangeStatus.REJECTED: _l("已驳回")}

@@ -8,3 +8,4 @@ from flask import Blueprint
 bp = Blueprint("grading", __name__, url_prefix="/grading", template_folder="../templates")
 
 from lms.grading.views import hub, policies  # noqa: E402,F401
+from lms.grading.views import quarters, stipends  # noqa: E402,F401
