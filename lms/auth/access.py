@@ -98,9 +98,12 @@ class ScopedLoadError(LookupError):
 
 
 def scoped_select(model: Any, scope: Scope) -> Select[Any]:
-    """``select(model)`` restricted to the scope; the model names its unit via ``org_unit_id``."""
+    """``select(model)`` restricted to the scope; the model names its unit via ``org_unit_id``,
+    or gives its own SQL condition with a ``scope_clause(scope)`` class method."""
     if model is OrgUnit:
         return select(OrgUnit).where(scope.where(OrgUnit.path))
+    if hasattr(model, "scope_clause"):  # a row seen from below its unit (a county's round)
+        return select(model).where(model.scope_clause(scope))
     if scope.is_global:  # the whole deployment, rows without a unit (global admins) included
         return select(model)
     unit = aliased(OrgUnit)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -105,6 +106,14 @@ class EvaluationRound(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
+
+    @classmethod
+    def scope_clause(cls, scope: Any) -> Any:
+        """The county's round is seen in the county and from every unit inside it (a township
+        enters its scores there); another county's round stays out of scope (404)."""
+        above = {p[:i + 1] for p in scope.paths for i, ch in enumerate(p) if ch == "/" and i}
+        return cls.org_unit_id.in_(select(OrgUnit.id).where(
+            or_(scope.where(OrgUnit.path), OrgUnit.path.in_(sorted(above)))))
 
 
 class Evaluation(db.Model):

@@ -10,3 +10,10 @@ bp = Blueprint("grading", __name__, url_prefix="/grading", template_folder="../t
 from lms.grading.views import hub, policies  # noqa: E402,F401
 from lms.grading.views import quarters, stipends  # noqa: E402,F401
 from lms.grading.views import reports  # noqa: E402,F401
+from lms.grading.views import (  # noqa: E402,F401
+    change_requests,
+    my_results,
+    round_appeals,
+    rounds,
+    sheets,
+)
