@@ -113,6 +113,7 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "stipend.quarter_grade": _l("录入季度考核等次"), "stipend.compute": _l("计算季度补贴"),
     "stipend.confirm": _l("确认发放季度补贴"),
     "stipend.payroll_export": _l("导出补贴发放表"),
+    "grading.report_export": _l("导出考评统计报表"),
     "grading.change_propose": _l("提出结果更正申请"),
     "grading.change_approve": _l("批准结果更正申请"),
     "grading.change_reject": _l("驳回结果更正申请"),
