@@ -233,3 +233,15 @@ def test_every_sheet_stays_sealed_through_the_cycle(c):
     _publish_all(c, rnd)
     assert db.session.scalar(select(Evaluation.id).where(Evaluation.mac == "")) is None
     assert integrity.first_problem() is None
+
+
+def test_person_page_shows_the_sheets_and_stipends_to_county_staff_only(c, client, world):
+    rnd = _open(c)
+    _publish_all(c, rnd)
+    url = f"/org/people/{c.people[0].id}"
+    client.login(world.a_hr.username)
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="evaluations"' in html and "2026" in html and "公示中" in html
+    client.logout()
+    client.login(world.trainee.username)
+    assert 'id="evaluations"' not in client.get(url).get_data(as_text=True)

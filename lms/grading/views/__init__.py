@@ -7,13 +7,16 @@ from flask import Blueprint
 
 bp = Blueprint("grading", __name__, url_prefix="/grading", template_folder="../templates")
 
-from lms.grading.views import hub, policies  # noqa: E402,F401
-from lms.grading.views import quarters, stipends  # noqa: E402,F401
-from lms.grading.views import reports  # noqa: E402,F401
 from lms.grading.views import (  # noqa: E402,F401
     change_requests,
+    hub,
     my_results,
+    person_history,
+    policies,
+    quarters,
+    reports,
     round_appeals,
     rounds,
     sheets,
+    stipends,
 )
