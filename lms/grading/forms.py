@@ -86,16 +86,24 @@ def _percent(label: Any) -> NumberText:
     return NumberText(label, _l("应为百分数（不带 %），例如 20。"))
 
 
-class NewPolicyForm(FlaskForm):
-    unit = SelectField(_l("适用单位（市）"), coerce=opt_int,
-                       validators=[DataRequired(_l("请选择单位。"))],
+def unit_field(label: Any) -> SelectField:
+    """A unit picked from the choices the view fills in (units of one level in scope)."""
+    return SelectField(label, coerce=opt_int, validators=[DataRequired(_l("请选择单位。"))],
                        invalid_choice_message=_l("请从列表中选择单位。"),
                        invalid_value_message=_l("请从列表中选择单位。"))
-    year = IntegerField(_l("年度"), validators=[
+
+
+def year_field() -> IntegerField:
+    return IntegerField(_l("年度"), validators=[
         InputRequired(_l("请填写年度。")),
         NumberRange(MIN_YEAR, MAX_YEAR, _l("年度应在 2000 到 2100 之间。"))],
-        invalid_value_message=_l("年度应为四位数字，例如 2027。"),
+        invalid_value_message=_l("年度应为四位数字，例如 2026。"),
         render_kw={"inputmode": "numeric"})
+
+
+class NewPolicyForm(FlaskForm):
+    unit = unit_field(_l("适用单位（市）"))
+    year = year_field()
     source = SelectField(_l("内容来源"), default="defaults", choices=[
         SelectChoice("defaults", _l("按系统默认值")),
         SelectChoice("copy", _l("复制上一年度政策"))],

@@ -6,11 +6,11 @@ field."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from lms.grading.cycle import MAX_TEXT
-from lms.grading.policy_store import MAX_YEAR, MIN_YEAR
+from lms.grading.forms import unit_field, year_field
 from lms.i18n import _l
 from lms.org.people_forms import opt_int, strip
 
@@ -28,15 +28,8 @@ def _text(label: object) -> TextAreaField:
 
 
 class OpenRoundForm(FlaskForm):
-    unit = SelectField(_l("县（市、区）"), coerce=opt_int,
-                       validators=[DataRequired(_l("请选择单位。"))],
-                       invalid_choice_message=_l("请从列表中选择单位。"),
-                       invalid_value_message=_l("请从列表中选择单位。"))
-    year = IntegerField(_l("年度"), validators=[
-        InputRequired(_l("请填写年度。")),
-        NumberRange(MIN_YEAR, MAX_YEAR, _l("年度应在 2000 到 2100 之间。"))],
-        invalid_value_message=_l("年度应为四位数字，例如 2026。"),
-        render_kw={"inputmode": "numeric"})
+    unit = unit_field(_l("县（市、区）"))
+    year = year_field()
 
 
 class ScoreForm(FlaskForm):
