@@ -167,17 +167,21 @@ def _apply_evaluation(change: ChangeRequest, actor: Any, now: datetime) -> None:
 
 def _apply_quarter(change: ChangeRequest) -> None:
     line = db.session.get(StipendLine, change.stipend_line_id)
-    if line is None or line.grade != change.before["grade"]:
+    if line is None or (line.grade, line.amount_fen) != (change.before["grade"],
+                                                         change.before["amount_fen"]):
         raise InvalidState(_("该补贴明细在申请后已被修改，请重新提出更正申请。"))
+    run = db.session.get(StipendQuarter, line.run_id)
+    policy = policy_store.policy_for(run.org_unit, run.year)
+    amount = rules.quarter_fen(line.level, line.months, Grade(change.after["grade"]), policy)
+    change.after = {**change.after, "amount_fen": amount}
     grade = db.session.scalar(select(QuarterGrade).where(
         QuarterGrade.post_id == line.post_id, QuarterGrade.year == line.year,
         QuarterGrade.quarter == line.quarter))
     if grade is not None:
         grade.grade = change.after["grade"]
     line.grade = change.after["grade"]
-    line.amount_fen = int(change.after["amount_fen"])
+    line.amount_fen = amount
     integrity.seal(line)
-    run = db.session.get(StipendQuarter, line.run_id)
     db.session.flush()
     ledger.refresh_total(run)
     db.session.flush()

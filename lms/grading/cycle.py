@@ -14,10 +14,11 @@ its rows, their integrity codes and the audit entries are stored together or not
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,6 +38,7 @@ from lms.grading.policy import Grade, Policy
 from lms.i18n import _
 from lms.onboarding.replacements import open_from_flag
 from lms.onboarding.rules import add_working_days
+from lms.org.importing.columns import digits
 from lms.org.models import Level, OrgUnit, Post
 
 PUBLISH_DAYS = 5
@@ -85,14 +87,17 @@ def clean_text(value: str | None, field: str, *, required: str | None = None) ->
     return text
 
 
+SCORE_TEXT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?")
+
+
 def parse_score(raw: Any, component: str, policy: Policy) -> Decimal:
-    """A component score from a form: a number with at most one decimal, within 0…maximum."""
-    text = str(raw if raw is not None else "").strip()
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValidationFailed(_("分数应为数字，例如 35 或 35.5。"), component) from None
-    if not value.is_finite() or value != value.quantize(rules.TENTH):
+    """A component score from a form: a number with at most one decimal, within 0…maximum
+    (full-width digits accepted; signs, exponents and long numbers refused)."""
+    text = digits(str(raw if raw is not None else "")).strip()
+    if not SCORE_TEXT.fullmatch(text):
+        raise ValidationFailed(_("分数应为数字，例如 35 或 35.5。"), component)
+    value = Decimal(text)
+    if value != value.quantize(rules.TENTH):
         raise ValidationFailed(_("分数最多保留一位小数。"), component)
     if not rules.in_range(component, value, policy):
         raise ValidationFailed(_("分数应在 0 到 %(max)s 之间。",
@@ -108,6 +113,15 @@ def round_for(county: OrgUnit, year: int) -> EvaluationRound | None:
         EvaluationRound.org_unit_id == county.id, EvaluationRound.year == year))
 
 
+def check_previous_confirmed(county: OrgUnit, year: int) -> None:
+    """Levels of *year* come from *year* − 1: refuse while that year's round is not confirmed."""
+    before = round_for(county, year - 1)
+    if before is not None and before.status != RoundStatus.CONFIRMED:
+        raise InvalidState(_(
+            "%(year)s年度考评尚未审定，等级和往年等次还不确定，请先完成上一年度的审定。",
+            year=year - 1))
+
+
 def open_round(county: OrgUnit, year: int, *, actor: Any, now: datetime) -> EvaluationRound:
     """Open *year* for the county's village assistants in post during that year."""
     ensure(actor, Perm.EVALUATION_REVIEW, county)
@@ -116,6 +130,7 @@ def open_round(county: OrgUnit, year: int, *, actor: Any, now: datetime) -> Eval
         raise ValidationFailed(_("只能开启今年或以前年度的考评。"), "year")
     if round_for(county, year) is not None:
         raise InvalidState(_("该县（市、区）%(year)s年度考评已开启。", year=year))
+    check_previous_confirmed(county, year)
     rnd = EvaluationRound(org_unit_id=county.id, year=year, status=RoundStatus.OPEN,
                           opened_at=now, opened_by_id=getattr(actor, "id", None))
     db.session.add(rnd)
@@ -140,13 +155,10 @@ def add_missing(rnd: EvaluationRound, *, now: datetime) -> int:
     inputs = roster.competence_inputs(people, rnd.year)
     rows = []
     for p in posts:
-        past = [(h.level, h.new_level) for h in history.get(p.person_id, [])]
-        grades = [h.grade.value for h in history.get(p.person_id, [])]
         row = SimpleNamespace(
             round_id=rnd.id, year=rnd.year, post_id=p.post_id, person_id=p.person_id,
             org_unit_id=p.village_id, township_id=p.township_id, county_id=rnd.org_unit_id,
-            level=rules.level_held(past), prior_grades="|".join(grades),
-            since_change=rules.since_change(past), veto=False, replace=False, veto_reason="",
+            **_standing(history.get(p.person_id, [])), veto=False, replace=False, veto_reason="",
             comment="", evidence="", work=None, diligence=None, integrity=None,
             satisfaction=None, total=None, grade=None, new_level=None)
         _fill_competence(row, inputs.get(p.person_id), policy)
@@ -154,6 +166,27 @@ def add_missing(rnd: EvaluationRound, *, now: datetime) -> int:
         rows.append(vars(row))
     db.session.execute(insert(Evaluation), rows)  # one executemany for the whole county
     return len(rows)
+
+
+def _standing(past: list[roster.Past]) -> dict[str, Any]:
+    """Level held, earlier grades and years at the level, from the confirmed earlier years."""
+    pairs = [(h.level, h.new_level) for h in past]
+    return {"level": rules.level_held(pairs), "prior_grades": "|".join(h.grade.value for h in past),
+            "since_change": rules.since_change(pairs)}
+
+
+def refresh_history(rnd: EvaluationRound) -> int:
+    """Bring level and history up to date with the earlier years as confirmed now (a correction
+    approved after this round opened); returns how many sheets changed."""
+    history = roster.histories(_people_subquery(rnd), rnd.year)
+    changed = 0
+    for row in rows_of(rnd):
+        standing = _standing(history.get(row.person_id, []))
+        if any(getattr(row, k) != v for k, v in standing.items()):
+            for k, v in standing.items():
+                setattr(row, k, v)
+            changed += 1
+    return changed
 
 
 def _people_subquery(rnd: EvaluationRound) -> Any:
@@ -178,6 +211,7 @@ def refresh(rnd: EvaluationRound, *, actor: Any, now: datetime) -> tuple[int, in
     ensure(actor, Perm.EVALUATION_REVIEW, rnd.org_unit)
     _check_status(rnd, RoundStatus.OPEN)
     added = add_missing(rnd, now=now)
+    history_changed = refresh_history(rnd)
     policy = policy_of(rnd)
     rows = rows_of(rnd)
     inputs = roster.competence_inputs(_people_subquery(rnd), rnd.year)
@@ -187,9 +221,9 @@ def refresh(rnd: EvaluationRound, *, actor: Any, now: datetime) -> tuple[int, in
         _fill_competence(row, inputs.get(row.person_id), policy)
         if row.competence != before:
             changed.append(row)
-    recompute(rnd, {r.township_id for r in changed}, policy)
+    recompute(rnd, None, policy)
     audit.record(actor, "evaluation.refresh", rnd, now=now, added=added,
-                 competence_changed=len(changed))
+                 competence_changed=len(changed), history_changed=history_changed)
     return added, len(changed)
 
 
@@ -233,7 +267,9 @@ def recompute(rnd: EvaluationRound, township_ids: Iterable[int] | None,
         if (r.total, r.grade, r.new_level, r.replace) != (t, g, new_level, replace):
             r.total, r.grade, r.new_level, r.replace = t, g, new_level, replace
             changed.append(r)
-        if not r.mac or db.session.is_modified(r):
+        # Writers change fields before this query autoflushes them, so compare, don't ask the
+        # session what is modified.
+        if r.mac != integrity.mac_of("evaluation", r):
             integrity.seal(r)
     db.session.flush()
     return changed
@@ -328,6 +364,7 @@ def publish(rnd: EvaluationRound, *, actor: Any, now: datetime) -> None:
     if counts["scored"] < counts["assistants"]:
         raise InvalidState(_("还有 %(n)s 名民政助理员的评分未填完整，不能公示。",
                              n=counts["assistants"] - counts["scored"]))
+    refresh_history(rnd)
     recompute(rnd, None)
     rnd.status = RoundStatus.PUBLISHED
     rnd.published_at, rnd.published_by_id = now, getattr(actor, "id", None)

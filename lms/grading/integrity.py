@@ -25,11 +25,11 @@ from lms.grading.models import Evaluation, StipendLine
 #: The fields under the code. The row id is not among them: each row is identified by its
 #: content (post and year, or post, year and quarter are unique), so a row can be sealed before
 #: it is inserted and a copy of another row's fields still fails on the post or person.
-EVALUATION_FIELDS = ("year", "post_id", "person_id", "org_unit_id", "township_id",
+EVALUATION_FIELDS = ("round_id", "year", "post_id", "person_id", "org_unit_id", "township_id",
                      "county_id", "level", "prior_grades", "since_change", "work", "diligence",
                      "integrity", "satisfaction", "competence", "hours", "exam_percent", "veto",
                      "total", "grade", "new_level", "replace")
-STIPEND_FIELDS = ("year", "quarter", "post_id", "person_id", "org_unit_id", "township_id",
+STIPEND_FIELDS = ("run_id", "year", "quarter", "post_id", "person_id", "org_unit_id", "township_id",
                   "county_id", "level", "months", "grade", "amount_fen")
 FIELDS = {"evaluation": EVALUATION_FIELDS, "stipend_line": STIPEND_FIELDS}
 

@@ -29,6 +29,7 @@ from lms.db import local_date
 from lms.errors import InvalidState, ValidationFailed
 from lms.extensions import db
 from lms.grading import integrity, policy_store, roster, rules
+from lms.grading.cycle import check_previous_confirmed
 from lms.grading.models import PayStatus, QuarterGrade, StipendLine, StipendQuarter
 from lms.grading.policy import Grade
 from lms.i18n import _
@@ -160,6 +161,7 @@ def compute_quarter(county: OrgUnit, year: int, quarter: int, *, actor: Any,
     run = run_for(county, year, quarter)
     if run is not None and run.status == PayStatus.CONFIRMED:
         raise InvalidState(_("该季度补贴已确认发放，不能重新计算。"))
+    check_previous_confirmed(county, year)
     policy = policy_store.policy_for(county, year)
     posts = roster.assistant_posts(county, first, last)
     sub = roster.assistant_posts_select(county, first, last).subquery()
@@ -226,9 +228,12 @@ def _write_lines(run: StipendQuarter, wanted: dict[int, dict[str, Any]]) -> int:
 
 
 def confirm_quarter(run: StipendQuarter, *, actor: Any, now: datetime) -> None:
+    """Confirm for payment what the inputs say now: the quarter is computed again first (grades
+    corrected or posts changed since the last computation are taken in, or refused)."""
     ensure(actor, Perm.EVALUATION_REVIEW, run.org_unit)
     if run.status == PayStatus.CONFIRMED:
         raise InvalidState(_("该季度补贴已确认发放。"))
+    compute_quarter(run.org_unit, run.year, run.quarter, actor=actor, now=now)
     run.status = PayStatus.CONFIRMED
     run.confirmed_at, run.confirmed_by_id = now, getattr(actor, "id", None)
     db.session.flush()

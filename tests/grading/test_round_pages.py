@@ -159,7 +159,8 @@ def test_township_cannot_use_the_county_actions(client, c, clock):
     ({"work": "12.25"}, "一位小数"),
     ({"work": "9" * 30}, "分数应为数字"),
     ({"work": ""}, "分数应为数字"),
-    ({"diligence": "-1"}, "0 到"),
+    ({"diligence": "-1"}, "分数应为数字"),
+    ({"work": "1e30"}, "分数应为数字"),
     ({"veto": "y", "veto_reason": ""}, "一票否决"),
     ({"comment": "长" * 2001}, "2000"),
 ])

@@ -9,7 +9,7 @@ from typing import Any
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from lms.auth.access import can
+from lms.auth.access import can, scope_for
 from lms.auth.perms import Perm
 from lms.extensions import db
 from lms.grading.labels import ROUND_LABELS, grade_label, level_label
@@ -30,19 +30,24 @@ bp.add_app_template_global(lambda status: ROUND_LABELS.get(status, status),
 def _evaluations(person: Person) -> tuple[str, Any] | None:
     if not any(p.post_type == PostType.VILLAGE_ASSISTANT.value for p in person.posts):
         return None
-    if not (can(current_user, Perm.GRADING_REPORTS, person.org_unit)
-            or can(current_user, Perm.EVALUATION_SCORE, person.org_unit)):
+    perm = next((p for p in (Perm.GRADING_REPORTS, Perm.EVALUATION_SCORE)
+                 if can(current_user, p, person.org_unit)), None)
+    if perm is None:
         return None
+    # Only records made in units the viewer covers (after a transfer, the old county's sheets
+    # stay with the old county, decision 9).
+    scope = scope_for(current_user, perm)
     sheets = db.session.execute(
         select(Evaluation, EvaluationRound.status, OrgUnit.name)
         .join(EvaluationRound, EvaluationRound.id == Evaluation.round_id)
         .join(OrgUnit, OrgUnit.id == Evaluation.org_unit_id)
-        .where(Evaluation.person_id == person.id)
+        .where(Evaluation.person_id == person.id, scope.where(OrgUnit.path))
         .order_by(Evaluation.year.desc(), Evaluation.id.desc())).all()
     pay = db.session.execute(
         select(StipendLine.year, StipendLine.quarter, func.sum(StipendLine.months),
                func.sum(StipendLine.amount_fen))
-        .where(StipendLine.person_id == person.id)
+        .join(OrgUnit, OrgUnit.id == StipendLine.org_unit_id)
+        .where(StipendLine.person_id == person.id, scope.where(OrgUnit.path))
         .group_by(StipendLine.year, StipendLine.quarter)
         .order_by(StipendLine.year.desc(), StipendLine.quarter.desc())).all()
     return "grading/_person_evaluations.html", {"sheets": sheets, "pay": pay}

@@ -3,7 +3,7 @@ form of one appeal."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, url_for
+from flask import abort, flash, g, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from werkzeug.wrappers import Response
@@ -22,10 +22,18 @@ from lms.i18n import _
 from lms.web.actions import form_refusal, page_number
 
 
+def _county_only(rnd: EvaluationRound) -> None:
+    """Appeals are the county's business: township staff (who scored the sheet) do not read
+    them, even though they may open their county's round."""
+    if not can(current_user, Perm.EVALUATION_REVIEW, rnd.org_unit):
+        abort(404)
+
+
 @bp.get("/rounds/<int:evaluation_round_id>/appeals")
 @requires(Perm.EVALUATION_REVIEW, evaluation_round_id=EvaluationRound)
 def list_appeals(evaluation_round: EvaluationRound) -> tuple[str, int]:
     rnd = evaluation_round
+    _county_only(rnd)
     stmt = (scoped_select(Appeal, g.scope)
             .join(Evaluation, Appeal.evaluation_id == Evaluation.id)
             .where(Evaluation.round_id == rnd.id))
@@ -51,6 +59,7 @@ def _appeal_page(appeal: Appeal, form: AnswerForm | None = None,
 @bp.route("/appeals/<int:appeal_id>", methods=["GET", "POST"])
 @requires(Perm.EVALUATION_REVIEW, appeal_id=Appeal)
 def show_appeal(appeal: Appeal) -> Response | tuple[str, int]:
+    _county_only(appeal.evaluation.round)
     form = AnswerForm()
     if not form.is_submitted():
         return _appeal_page(appeal)

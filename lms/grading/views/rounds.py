@@ -242,8 +242,9 @@ def satisfaction(evaluation_round: EvaluationRound) -> Response | tuple[str, int
     form = SatisfactionForm()
     form.village.choices = [("", _("请选择"))] + [(str(v[0]), f"{v[2]} {v[1]}")
                                                  for v in villages]
-    if request.method == "GET" and request.args.get("village", "").isdigit():
-        form.village.data = int(request.args["village"][:10])
+    asked = request.args.get("village", "")
+    if request.method == "GET" and asked.isascii() and asked.isdigit() and len(asked) < 10:
+        form.village.data = int(asked)
     status = 200
     if request.method == "POST":
         status = 400
