@@ -14,6 +14,7 @@ from lms import audit
 from lms.auth import services as auth_services
 from lms.auth.models import UserSession
 from lms.auth.perms import Role
+from lms.backup_cli import backup_command, restore_command
 from lms.db import utcnow, write_intent
 from lms.demo.cli import demo, demo_logins
 from lms.errors import DomainError
@@ -25,6 +26,8 @@ from lms.jobs import job_lock
 lms_cli = AppGroup("lms", help="minzheng-lms administration.")
 lms_cli.add_command(demo)
 lms_cli.add_command(demo_logins)
+lms_cli.add_command(backup_command)
+lms_cli.add_command(restore_command)
 
 
 def err(message: str) -> None:
