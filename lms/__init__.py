@@ -142,6 +142,9 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (web_bp, auth_bp, org_bp, admin_bp, courses_bp, exams_bp, training_bp,
                onboarding_bp, grading_bp):
         app.register_blueprint(bp)
+    from lms import bench_anchors
+
+    bench_anchors.register(app)
 
 
 def _register_cli(app: Flask) -> None:

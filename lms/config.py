@@ -77,6 +77,8 @@ class DefaultConfig:
     CREDIT_HOUR_MINUTES = 45
     #: Rotation cycle in years (spec decision 5: 2 or 3); a certificate is valid this long.
     ROTATION_CYCLE_YEARS = 3
+    #: The benchmark anchors under /_bench (lms.bench_anchors); never in production.
+    BENCH_ANCHORS = False
 
 
 class DevConfig(DefaultConfig):
@@ -102,6 +104,7 @@ _INT_KEYS = {
     "UPLOAD_MAX_IMAGE_PIXELS", "CREDIT_HOUR_MINUTES", "ROTATION_CYCLE_YEARS",
     "UPLOAD_CLAMD_TIMEOUT",
 }
+_BOOL_KEYS = {"BENCH_ANCHORS"}
 _ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 
 
@@ -115,6 +118,8 @@ def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
         key = _ALIASES.get(name[4:], name[4:])
         if key in _INT_KEYS:
             out[key] = int(raw)
+        elif key in _BOOL_KEYS:
+            out[key] = raw.strip().lower() in ("1", "true", "yes", "on")
         elif raw[:1] in "[{":
             out[key] = json.loads(raw)
         else:
@@ -130,6 +135,8 @@ def check_production(config: Any) -> None:
     """Refuse to start a production profile with missing secrets or insecure cookies."""
     if config.get("PROFILE") != "production":
         return
+    if config.get("BENCH_ANCHORS"):
+        raise ConfigError("production profile refuses BENCH_ANCHORS (benchmark-only routes)")
     for key in ("SECRET_KEY", "AUDIT_KEY", "PII_KEY"):
         value = config.get(key)
         if not value or len(str(value)) < 32 or str(value).startswith("dev-"):
