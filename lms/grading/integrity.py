@@ -67,24 +67,30 @@ class RowProblem:
     row_id: int
 
 
-def iter_problems(batch: int = 5000, **where: Any) -> Iterator[RowProblem]:
+#: Rows fetched from the cursor at a time by the walk below.
+BATCH = 5000
+
+
+def iter_problems(batch: int | None = None, **where: Any) -> Iterator[RowProblem]:
     """Every evaluation and stipend row whose code does not match, in id order per table.
-    *where* narrows the walk (``county_id=…``) for the export check."""
+    *where* narrows the walk (``county_id=…``) for the export check. One statement per table
+    whatever the number of rows (an export's statement count must not grow with the city); the
+    rows are streamed *batch* at a time (a server-side cursor on PostgreSQL), so memory does not
+    grow either."""
     key = _key()
     for model, table in ((Evaluation, "evaluation"), (StipendLine, "stipend_line")):
         columns = [model.__table__.c[f] for f in FIELDS[table]]
-        last = 0
-        while True:
-            query = select(model.id, *columns, model.mac).where(model.id > last)
-            for name, value in where.items():
-                query = query.where(model.__table__.c[name] == value)
-            rows = db.session.execute(query.order_by(model.id).limit(batch)).all()
-            if not rows:
-                break
+        query = select(model.id, *columns, model.mac)
+        for name, value in where.items():
+            query = query.where(model.__table__.c[name] == value)
+        rows = db.session.execute(query.order_by(model.id)
+                                  .execution_options(yield_per=batch or BATCH))
+        try:
             for r in rows:
                 if not hmac.compare_digest(r.mac or "", mac_of(table, r, key)):
                     yield RowProblem(table, r.id)
-            last = rows[-1].id
+        finally:
+            rows.close()
 
 
 def first_problem() -> RowProblem | None:
