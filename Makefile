@@ -63,6 +63,16 @@ test-pg:
 	elif [ -n "$$CI" ]; then echo "PostgreSQL is required on CI but not reachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "SKIPPED the PostgreSQL run: no server at $(PG_TEST_URL) (start PostgreSQL to run it)"; fi
 
+## bench: anchors and scenarios under wrk, interleaved rounds (docs/benchmarks.md)
+SIZE ?= S
+DB ?= sqlite
+ROUNDS ?= 3
+DURATION ?= 10
+BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
+bench: $(VENV)/.run-installed translations
+	BENCH_PG_URL="$(BENCH_PG_URL)" $(PY) bench/run.py --size $(SIZE) --db $(DB) \
+	  --rounds $(ROUNDS) --duration $(DURATION)
+
 lint: $(VENV)/.test-installed
 	$(PIP) install --quiet ruff
 	$(VENV)/bin/ruff check lms tests
