@@ -65,12 +65,13 @@ def summarise(runs: list[dict]) -> dict[str, Any]:
                  and a["role"] == "anchor"]
         if not pairs:
             continue
+        failed = sum(bool(s["problems"]) for _a, s in pairs)
         rps = _stats([s["rps"] / a["rps"] for a, s in pairs])
         p99 = _stats([s["p99_ms"] / a["p99_ms"] for a, s in pairs])
         ratios.append({"scenario": scenario, "anchor": anchor, "rps_ratio": rps,
-                       "target": target, "meets": None if target is None
+                       "target": target, "meets": None if target is None or failed
                        else rps["median"] >= target, "p99_ratio": p99,
-                       "p99_meets": p99["median"] <= P99_FACTOR})
+                       "p99_meets": p99["median"] <= P99_FACTOR, "failed_rounds": failed})
     return {"per_name": per_name, "ratios": ratios}
 
 
@@ -97,6 +98,9 @@ def _md(args: Any, machine: dict, setup: Any, summary: dict, runs: list[dict],
     for r in summary["ratios"]:
         verdict = "—" if r["target"] is None else \
             f"≥ {r['target']} {'met' if r['meets'] else '**missed**'}"
+        if r.get("failed_rounds"):
+            verdict = ("" if r["target"] is None else verdict + " — ") + \
+                f"**invalid: check failed in {r['failed_rounds']} round(s)**"
         p = r["p99_ratio"]
         lines.append(f"| {r['scenario']} ÷ {r['anchor']} | {r['rps_ratio']['median']:.2f} "
                      f"({r['rps_ratio']['min']:.2f}–{r['rps_ratio']['max']:.2f}) | {verdict} | "
@@ -114,7 +118,9 @@ def _md(args: Any, machine: dict, setup: Any, summary: dict, runs: list[dict],
     lines += [f"| {n} | {rd} | {w} | {ok} |" for n, rd, w, ok in writes]
     lines += ["", "## Setup", "",
               f"- command: `make bench SIZE={args.size} DB={args.db} ROUNDS={args.rounds} "
-              f"DURATION={args.duration}` ({seconds / 60:.1f} min including the template)",
+              f"DURATION={args.duration}` ("
+              + (f"{seconds / 60:.1f} min including the template)" if seconds
+                 else "run time not recorded)"),
               f"- server: `{' '.join(server.command(18765)[1:])}` (gunicorn {machine['gunicorn']})",
               f"- load: `{' '.join(loadgen.command(18765, 'FILE', 'MODE', args.duration))}` "
               f"({machine['wrk']}); 2-s warm-up runs after each server start",
@@ -141,6 +147,29 @@ def write(args: Any, machine: dict, setup: Any, runs: list[dict], seconds: float
     meta = {k: v for k, v in setup.meta.items() if not isinstance(v, list | dict)}
     js.write_text(json.dumps({"size": args.size, "db": args.db, "rounds": args.rounds,
                               "duration_s": args.duration, "machine": machine,
-                              "template": meta, "summary": summary, "runs": runs},
+                              "template": meta, "seconds": round(seconds),
+                              "summary": summary, "runs": runs},
                              ensure_ascii=False, indent=1), encoding="utf-8")
     return md, js
+
+
+def rewrite(path: str) -> None:
+    """Rebuild the Markdown of a results JSON (after a change to this module)."""
+    from types import SimpleNamespace
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    args = SimpleNamespace(size=data["size"], db=data["db"], rounds=data["rounds"],
+                           duration=data["duration_s"])
+    cached = ROOT / "bench/cache" / f"{data['size']}-{data['db']}.json"
+    meta = json.loads(cached.read_text(encoding="utf-8")) if cached.exists() else data["template"]
+    setup = SimpleNamespace(meta=meta)
+    seconds = data.get("seconds", 0)
+    Path(path).with_suffix(".md").write_text(
+        _md(args, data["machine"], setup, summarise(data["runs"]), data["runs"], seconds),
+        encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    rewrite(sys.argv[1])
