@@ -406,7 +406,7 @@ def confirm(rnd: EvaluationRound, *, actor: Any, now: datetime) -> int:
     rnd.confirmed_at, rnd.confirmed_by_id = now, getattr(actor, "id", None)
     stored = policy_store.stored(policy_store.city_of(rnd.org_unit), rnd.year)
     if stored is not None and not stored.is_locked:
-        policy_store.lock_policy(stored, actor=actor, now=now)
+        policy_store.lock_on_confirmation(stored, actor=actor, now=now)
     cases = open_flagged(rnd, actor=actor, now=now)
     grades = dict(db.session.execute(
         select(Evaluation.grade, func.count(Evaluation.id)).where(Evaluation.round_id == rnd.id)

@@ -364,6 +364,12 @@ def activate_policy(row: EvaluationPolicy, *, actor: Any, now: datetime) -> None
 def lock_policy(row: EvaluationPolicy, *, actor: Any, now: datetime) -> None:
     """Effective → locked (the year is confirmed); irreversible."""
     ensure(actor, Perm.GRADING_POLICY, row.org_unit)
+    lock_on_confirmation(row, actor=actor, now=now)
+
+
+def lock_on_confirmation(row: EvaluationPolicy, *, actor: Any, now: datetime) -> None:
+    """The lock that a county's confirmation of the year implies: the caller has checked the
+    county's authority (the county may confirm its round, not edit the city's policy)."""
     _check_open(row)
     if row.status != PolicyStatus.EFFECTIVE:
         raise InvalidState(_("请先使政策生效，再锁定。"))
