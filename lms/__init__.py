@@ -116,12 +116,18 @@ def _wire_web(app: Flask) -> None:
 
     @app.after_request
     def _commit_session_touch(response):  # noqa: ANN001, ANN202
-        # GET requests may refresh a session's last_seen_at; commit that small write.
+        # GET requests may refresh a session's last_seen_at; commit that small write. The flag,
+        # not the session's dirty set: a query after the refresh autoflushes it (then nothing is
+        # dirty any more, and the refresh would be rolled back at teardown).
         from lms.auth.models import UserSession
+        from lms.auth.services.sessions import TOUCHED
 
-        dirty = ext.db.session.dirty
-        if request.method == "GET" and dirty and all(isinstance(o, UserSession) for o in dirty):
-            ext.db.session.commit()
+        session = ext.db.session
+        touched = session.info.pop(TOUCHED, False)
+        pending = session.new or session.deleted or any(
+            not isinstance(o, UserSession) for o in session.dirty)
+        if request.method == "GET" and touched and not pending:
+            session.commit()
         return response
 
     errors.register(app)

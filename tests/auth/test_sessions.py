@@ -191,3 +191,12 @@ def test_session_cookie_flags(client, world):
     resp = client.login("13800000001")
     header = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith(COOKIE))
     assert "HttpOnly" in header and "SameSite=Lax" in header
+
+
+def test_browsing_keeps_the_session_alive(admin, world):
+    """Regression: a GET refreshes last_seen_at even when a later query autoflushed the refresh
+    (the write used to be rolled back, so someone only reading pages was signed out)."""
+    _age(world.a_admin, idle=timedelta(minutes=2))
+    assert admin.get("/").status_code == 200
+    db.session.rollback()  # the test shares the app's session: drop what was not committed
+    assert utcnow() - _latest_session(world.a_admin).last_seen_at < timedelta(seconds=30)

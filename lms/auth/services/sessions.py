@@ -93,6 +93,11 @@ def start_session(user: User, *, now: datetime, ip: str | None, user_agent: str 
     return token
 
 
+#: Set in the database session's ``info`` when a request refreshed its login session's
+#: ``last_seen_at`` (the app commits that write after a GET, see ``lms._wire_web``).
+TOUCHED = "login_session_touched"
+
+
 def resolve_session(token: str, *, now: datetime) -> User | None:
     """The user of a live session, or None (revoked, idle too long, older than 12 h, disabled)."""
     row = db.session.execute(
@@ -110,6 +115,7 @@ def resolve_session(token: str, *, now: datetime) -> User | None:
         return None
     if now - row.last_seen_at > timedelta(seconds=60):  # one write a minute, not per request
         row.last_seen_at = now
+        db.session.info[TOUCHED] = True
     user.session_token = token
     return user
 
