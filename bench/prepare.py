@@ -95,9 +95,9 @@ def request_files(meta: dict[str, Any], out: Path) -> dict[str, Path]:
             for aid, u, pos, resp in meta["autosave_plan"]],
         "results": [_line("GET", f"/exams/{meta['results_exam_id']}/results",
                           staff["town_trainer"])],
-        "report": [_line("GET", "/grading/reports/grades", staff["county_hr"])],
-        "report_png": [_line("GET", "/grading/reports/grades.png", staff["county_hr"])],
-        "report_xlsx": [_line("GET", "/grading/reports/grades.xlsx", staff["county_hr"])],
+        "report": [_line("GET", "/grading/reports/grades", staff["city_hr"])],
+        "report_png": [_line("GET", "/grading/reports/grades.png", staff["city_hr"])],
+        "report_xlsx": [_line("GET", "/grading/reports/grades.xlsx", staff["city_hr"])],
     }
     out.mkdir(parents=True, exist_ok=True)
     paths = {}

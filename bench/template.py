@@ -4,12 +4,14 @@ Built once per size and code version (``bench/cache/``), then copied fresh for e
 
 - one account per person holding a current post (``bench<person id>``), all sharing one
   precomputed password hash, each with an open server-side session (tokens kept in the cache);
-- ``EXAMS_FOR_START`` published exams of the county, open to everyone in it, 20 questions,
-  30 minutes, one attempt: exam start draws distinct (trainee, exam) pairs;
+- ``EXAMS_FOR_START`` published exams of the top unit (the city; the province at L), open to
+  everyone, 20 questions, 30 minutes, one attempt: exam start draws distinct (trainee, exam)
+  pairs;
 - one untimed exam with an attempt in progress for every trainee: autosave writes each
   (attempt, position) once, so rows written can be counted;
-- the course files and ``ENROLMENTS`` in-service programs with every trainee enrolled;
-- sessions for the demo's township trainer (results page) and county HR (evaluation report).
+- the course files and ``ENROLMENTS`` in-service programs of the top unit, every trainee
+  enrolled;
+- sessions for the demo's township trainer (results page) and city HR (evaluation report).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from lms.courses.models import Course
 from lms.courses.sync import sync_from_disk
 from lms.db import utcnow, write_intent
 from lms.demo import accounts, load
-from lms.demo.divisions import COUNTY_CODE
 from lms.demo.exams import BANK_CODE
 from lms.exams import attempts as engine
 from lms.exams.formats.model import SHORT
@@ -57,7 +58,7 @@ SEED = 3713
 EXAMS_FOR_START = 20
 ENROLMENTS = 5
 MAX_TRAINEES = 2000
-STAFF = ("town_trainer", "county_hr")
+STAFF = ("town_trainer", "city_hr")
 #: Fixed keys: the template's encrypted ID numbers and the cookies must match the server's.
 KEYS = {"SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
         "AUDIT_KEY": "bench-audit-key-0123456789abcdef0123456789",
@@ -105,9 +106,9 @@ def _trainees(now: datetime) -> list[int]:
                                    .order_by(User.id)).scalars())
 
 
-def _exam(county_id: int, title: str, paper: list[QuestionVersion], now: datetime,
+def _exam(unit_id: int, title: str, paper: list[QuestionVersion], now: datetime,
           limit: int | None) -> Exam:
-    exam = Exam(org_unit_id=county_id, title=title, status="published", audience_post_types="",
+    exam = Exam(org_unit_id=unit_id, title=title, status="published", audience_post_types="",
                 opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=3 * 365),
                 time_limit_minutes=limit, attempts_allowed=1, pass_score=Decimal(60),
                 created_at=now, updated_at=now, published_at=now, paper_mode="fixed")
@@ -154,15 +155,15 @@ def _autosave_plan(exam: Exam, users: list[int], now: datetime) -> list[list[Any
     return [[r.id, index[r.user_id], r.position, _response(r.type, r.answer)] for r in rows]
 
 
-def _enrol(county_id: int, users: list[int], now: datetime) -> None:
-    """The course files, and ENROLMENTS open in-service programs of the county (each with the
+def _enrol(unit_id: int, users: list[int], now: datetime) -> None:
+    """The course files, and ENROLMENTS open in-service programs of the top unit (each with the
     synced courses) with every bench trainee enrolled, so the trainee home has content."""
     sync_from_disk(ROOT / "courses", actor=None, now=now)
     course_ids = list(db.session.execute(select(Course.id).order_by(Course.id)).scalars())
     people = list(db.session.execute(select(User.person_id, User.org_unit_id)
                                      .where(User.id.in_(users))).all())
     for n in range(1, ENROLMENTS + 1):
-        program = Program(org_unit_id=county_id, title=f"基准测试在岗培训班 {n}",
+        program = Program(org_unit_id=unit_id, title=f"基准测试在岗培训班 {n}",
                           kind="in_service", mode="online", audience_post_type="village_assistant",
                           status="open", starts_on=now.date() - timedelta(days=30),
                           ends_on=now.date() + timedelta(days=3 * 365), credit_hours=Decimal(8),
@@ -178,14 +179,14 @@ def _enrol(county_id: int, users: list[int], now: datetime) -> None:
 
 
 def add_scenarios(now: datetime) -> dict[str, Any]:
-    county_id = db.session.execute(select(OrgUnit.id)
-                                   .where(OrgUnit.code == COUNTY_CODE)).scalar_one()
+    root_id = db.session.execute(select(OrgUnit.id).where(OrgUnit.parent_id.is_(None))
+                                 .order_by(OrgUnit.id).limit(1)).scalar_one()
     users = _trainees(now)
-    _enrol(county_id, users, now)
+    _enrol(root_id, users, now)
     paper = _paper()
-    start_ids = [_exam(county_id, f"基准测试考试 {n}", paper, now, 30).id
+    start_ids = [_exam(root_id, f"基准测试考试 {n}", paper, now, 30).id
                  for n in range(1, EXAMS_FOR_START + 1)]
-    autosave_exam = _exam(county_id, "基准测试自动保存", paper, now, None)
+    autosave_exam = _exam(root_id, "基准测试自动保存", paper, now, None)
     plan = _autosave_plan(autosave_exam, users, now)
     staff = dict(db.session.execute(select(User.username, User.id)
                                     .where(User.username.in_(STAFF))).all())
