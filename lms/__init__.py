@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -99,7 +99,7 @@ def _wire_web(app: Flask) -> None:
     from lms.auth.services import resolve_session
     from lms.db import utcnow
     from lms.web import errors, templating
-    from lms.web.guard import enforce_access, start_request
+    from lms.web.guard import enforce_access, start_request, touch_after_read
     from lms.web.headers import add_security_headers, require_https
 
     ext.login_manager.login_view = "auth.login"
@@ -115,19 +115,8 @@ def _wire_web(app: Flask) -> None:
     app.after_request(add_security_headers)
 
     @app.after_request
-    def _commit_session_touch(response):  # noqa: ANN001, ANN202
-        # GET requests may refresh a session's last_seen_at; commit that small write. The flag,
-        # not the session's dirty set: a query after the refresh autoflushes it (then nothing is
-        # dirty any more, and the refresh would be rolled back at teardown).
-        from lms.auth.models import UserSession
-        from lms.auth.services.sessions import TOUCHED
-
-        session = ext.db.session
-        touched = session.info.pop(TOUCHED, False)
-        pending = session.new or session.deleted or any(
-            not isinstance(o, UserSession) for o in session.dirty)
-        if request.method == "GET" and touched and not pending:
-            session.commit()
+    def _touch_session(response):  # noqa: ANN001, ANN202
+        touch_after_read()  # a read request's last_seen_at refresh, in its own transaction
         return response
 
     errors.register(app)

@@ -73,14 +73,17 @@ SQLITE_BUDGETS: dict[str, int] = {
     # the years, the grade sums grouped in SQL, the units of the rows, the breadcrumbs.
     "hr_grades_page": 9,
     # GET /grading/reports/grades.xlsx?year=2026: 4 + top unit, years, the integrity walk (one
-    # streamed statement per table), the grade sums, the units, the audit chain head and entry.
-    "hr_grades_xlsx": 12,
+    # streamed statement per table), the grade sums, the units, then a write transaction for
+    # the audit chain head and entry (the read transaction's commit expires the user, reloaded
+    # with its roles), and the session refresh in its own transaction after the response (a GET
+    # never upgrades its read lock).
+    "hr_grades_xlsx": 15,
     # GET /grading/reports/grades.png?year=2026: 4 + top unit, years, grade sums, units.
     "hr_grades_png": 8,
 }
 #: PostgreSQL serialises audit appends with ``pg_advisory_xact_lock`` (lms/audit.py): one more
 #: statement on every audited request (exam start and submit, the export), the rest the same.
-POSTGRESQL_BUDGETS = {**SQLITE_BUDGETS, "exam_start": 23, "submit": 22, "hr_grades_xlsx": 13}
+POSTGRESQL_BUDGETS = {**SQLITE_BUDGETS, "exam_start": 23, "submit": 22, "hr_grades_xlsx": 16}
 BUDGETS = {"sqlite": SQLITE_BUDGETS, "postgresql": POSTGRESQL_BUDGETS}
 
 #: Question types marked at submit, so the attempt passes and the closing exam's completion

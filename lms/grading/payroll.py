@@ -161,10 +161,16 @@ def _by_township(rows: Iterable[PayRow]) -> Iterator[tuple[str, Iterator[PayRow]
         yield name, group
 
 
-def workbook(run: StipendQuarter, *, township: OrgUnit | None, actor: Any,
-             now: datetime) -> io.BytesIO:
-    """The payroll sheet of the county's quarter, or of one of its townships. Refused while an
-    integrity code of the county fails; the export is audited (flush only)."""
+@dataclass(frozen=True)
+class Sheet:
+    data: io.BytesIO
+    people: int
+    total_fen: int
+
+
+def workbook(run: StipendQuarter, *, township: OrgUnit | None, actor: Any) -> Sheet:
+    """The payroll sheet of the county's quarter, or of one of its townships (reads only).
+    Refused while an integrity code of the county fails. ``record_export`` audits it."""
     county = run.org_unit
     ensure(actor, Perm.EVALUATION_SCORE, township or county)
     if township is not None and not township.path.startswith(county.path):
@@ -189,13 +195,19 @@ def workbook(run: StipendQuarter, *, township: OrgUnit | None, actor: Any,
             summary.append([cell_text(name), n, _money(summary, fen)])
             people, total = people + n, total + fen
         summary.append([*_bold(summary, [_("合计"), people]), _money(summary, total, bold=True)])
-    audit.record(actor, "stipend.payroll_export", run, now=now, year=run.year,
-                 quarter=run.quarter, township_id=township.id if township else None,
-                 lines=people, total_fen=total)
     out = io.BytesIO()
     wb.save(out)
     out.seek(0)
-    return out
+    return Sheet(out, people, total)
+
+
+def record_export(run: StipendQuarter, sheet: Sheet, *, township: OrgUnit | None, actor: Any,
+                  now: datetime) -> None:
+    """The audit entry of a payroll download (flush only; the view opens a write transaction
+    first, so a GET never upgrades its read lock)."""
+    audit.record(actor, "stipend.payroll_export", run, now=now, year=run.year,
+                 quarter=run.quarter, township_id=township.id if township else None,
+                 lines=sheet.people, total_fen=sheet.total_fen)
 
 
 def download_name(run: StipendQuarter, township: OrgUnit | None) -> str:

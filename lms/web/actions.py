@@ -1,5 +1,5 @@
 """The edge's one transaction for a form action: commit on success, roll back on a refusal;
-where a refusal shows on the form; the page number a list was asked for."""
+where a refusal shows on the form; a write from a GET; the page number a list was asked for."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import flash, request
 
+from lms.db import write_intent
 from lms.errors import DomainError
 from lms.extensions import db
 
@@ -24,6 +25,14 @@ def commit_or_flash(action: Callable[[], Any], success: str) -> bool:
     db.session.commit()
     flash(success, "success")
     return True
+
+
+def begin_write() -> None:
+    """For a GET that must record something (an export's audit entry): end the request's read
+    transaction and open the next one for writing (SQLite: BEGIN IMMEDIATE, which waits for the
+    write lock; upgrading a read transaction would fail at once under concurrent writers)."""
+    db.session.commit()
+    write_intent.set(True)
 
 
 def form_refusal(form: Any, exc: DomainError) -> None:

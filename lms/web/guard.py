@@ -1,4 +1,5 @@
-"""The global before-request guard: request id, write intent, login, password change, scope."""
+"""The global before-request guard: request id, write intent, login, password change, scope; and
+the session refresh a read request leaves for after its response."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ import secrets
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from lms.audit import AuditContext, audit_context
 from lms.auth.access import ScopedLoadError, get_in_scope, get_owned, rule_of, scope_for
+from lms.auth.models import UserSession
 from lms.auth.services import password_expired
+from lms.auth.services.sessions import TOUCHED
 from lms.db import utcnow, write_intent
+from lms.extensions import db
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -66,3 +72,27 @@ def enforce_access():  # noqa: ANN201 - returns a response or None
         except (ScopedLoadError, KeyError, ValueError):
             abort(404)
     return None
+
+
+def touch_after_read() -> None:
+    """Write a read request's pending ``last_seen_at`` refresh in its own short transaction.
+
+    The read transaction ends first (a GET keeps nothing), then the update runs in a transaction
+    opened for writing (SQLite: BEGIN IMMEDIATE waits for the lock, where upgrading the read
+    transaction would fail at once with "database is locked" under concurrent writers). The
+    refresh is best effort: when the database stays busy it is skipped, and the next request,
+    a minute later at most, tries again."""
+    pending = db.session.info.pop(TOUCHED, None)
+    if pending is None:
+        return
+    session_id, now = pending
+    db.session.rollback()
+    token = write_intent.set(True)
+    try:
+        db.session.execute(update(UserSession).where(UserSession.id == session_id)
+                           .values(last_seen_at=now))
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+    finally:
+        write_intent.reset(token)

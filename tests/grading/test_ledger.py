@@ -225,7 +225,8 @@ def test_raw_sql_edit_of_a_line_is_detected_and_blocks_the_payroll(c, runner):
     run = _confirmed_run(c)
     line = _lines(run)[c.people[4].id]
     assert runner.invoke(args=["lms", "audit-verify"]).exit_code == 0
-    payroll.workbook(run, township=None, actor=c.county_hr, now=NOW)
+    sheet = payroll.workbook(run, township=None, actor=c.county_hr)
+    payroll.record_export(run, sheet, township=None, actor=c.county_hr, now=NOW)
     db.session.commit()
     db.session.execute(text("UPDATE stipend_line SET amount_fen = amount_fen + 100 WHERE id = :i"),
                        {"i": line.id})
@@ -235,7 +236,7 @@ def test_raw_sql_edit_of_a_line_is_detected_and_blocks_the_payroll(c, runner):
     result = runner.invoke(args=["lms", "audit-verify"])
     assert result.exit_code == 1 and f"第 {line.id} 行" in result.output + (result.stderr or "")
     with pytest.raises(InvalidState, match="完整性校验未通过"):
-        payroll.workbook(run, township=c.town, actor=c.county_hr, now=NOW)
+        payroll.workbook(run, township=c.town, actor=c.county_hr)
     db.session.rollback()
     assert db.session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "stipend.payroll_export")) == 1

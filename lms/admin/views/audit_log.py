@@ -22,9 +22,10 @@ from lms.admin.views.common import paginate
 from lms.auth.access import requires
 from lms.auth.perms import Perm
 from lms.auth.services import normalize_username
-from lms.db import utcnow, write_intent
+from lms.db import utcnow
 from lms.extensions import db
 from lms.i18n import _
+from lms.web.actions import begin_write
 
 
 @bp.get("/audit")
@@ -32,7 +33,7 @@ from lms.i18n import _
 def audit_log() -> str:
     form = AuditFilterForm(request.args)
     form.validate()
-    _begin_write()
+    begin_write()
     audit.record(current_user, "audit.view", None, now=utcnow(), filters=_used_filters(form),
                  page=request.args.get("page", "1")[:10])
     db.session.commit()
@@ -55,13 +56,6 @@ def verify_audit() -> Response:
         flash(_("审计链校验失败：第 %(id)s 条记录起链条断裂（%(reason)s）。请立即报告安全管理员。",
                 id=problem.entry_id, reason=problem.reason), "error")
     return redirect(url_for("admin.audit_log"))
-
-
-def _begin_write() -> None:
-    """Finish the guard's read transaction and open the next one for writing (SQLite: BEGIN
-    IMMEDIATE), so recording the view never has to upgrade a read lock."""
-    db.session.commit()
-    write_intent.set(True)
 
 
 def _valid(field: Any) -> Any:

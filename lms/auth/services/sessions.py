@@ -16,6 +16,7 @@ from lms.auth import passwords
 from lms.auth.models import User, UserSession
 from lms.auth.services.common import LoginFailed, is_admin, normalize_username, settings, token_hash
 from lms.auth.services.roles import ensure_manageable
+from lms.db import write_intent
 from lms.extensions import db
 
 #: Conditions under which a quiet session outlives the idle timeout (never the absolute one):
@@ -93,8 +94,8 @@ def start_session(user: User, *, now: datetime, ip: str | None, user_agent: str 
     return token
 
 
-#: Set in the database session's ``info`` when a request refreshed its login session's
-#: ``last_seen_at`` (the app commits that write after a GET, see ``lms._wire_web``).
+#: ``(session row id, now)`` in the database session's ``info`` when a read request should refresh
+#: its login session's ``last_seen_at``; ``touch_after_read`` writes it after the response.
 TOUCHED = "login_session_touched"
 
 
@@ -114,8 +115,10 @@ def resolve_session(token: str, *, now: datetime) -> User | None:
             exempt(user, now) for exempt in _idle_exemptions):
         return None
     if now - row.last_seen_at > timedelta(seconds=60):  # one write a minute, not per request
-        row.last_seen_at = now
-        db.session.info[TOUCHED] = True
+        if write_intent.get():  # a write request: the refresh goes with its transaction
+            row.last_seen_at = now
+        else:  # a read request: written after the response, in a short write transaction
+            db.session.info[TOUCHED] = (row.id, now)
     user.session_token = token
     return user
 

@@ -26,7 +26,7 @@ from lms.i18n import _, _l
 from lms.org import queries
 from lms.org.models import Level, OrgUnit
 from lms.org.people_forms import unit_choices
-from lms.web.actions import form_refusal
+from lms.web.actions import begin_write, form_refusal
 
 TOWNSHIP = (Level.TOWNSHIP,)
 
@@ -140,11 +140,13 @@ def township_payroll() -> Response:
         flash(_("该季度补贴尚未由县级计算，暂无补贴发放表。"), "error")
         return redirect(here)
     try:
-        data = payroll.workbook(run, township=township, actor=current_user, now=utcnow())
+        sheet = payroll.workbook(run, township=township, actor=current_user)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(here)
+    begin_write()
+    payroll.record_export(run, sheet, township=township, actor=current_user, now=utcnow())
     db.session.commit()
-    return send_file(data, as_attachment=True, download_name=payroll.download_name(run, township),
-                     mimetype=payroll.XLSX)
+    return send_file(sheet.data, as_attachment=True,
+                     download_name=payroll.download_name(run, township), mimetype=payroll.XLSX)

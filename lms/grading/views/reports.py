@@ -27,7 +27,7 @@ from lms.i18n import _, _l
 from lms.org import queries
 from lms.org.models import Level, OrgUnit
 from lms.org.services import breadcrumbs
-from lms.web.actions import page_number
+from lms.web.actions import begin_write, page_number
 
 PAGE_SIZE = 50
 TITLES = {"grades": _l("等次分布"), "levels": _l("等级分布与变化"),
@@ -177,6 +177,7 @@ def _export(name: str, kind: str) -> Response:
     built = _build(name, args.frame, None)
     data = export.to_xlsx(built.table) if kind == "xlsx" else export.to_csv(built.table)
     unit = args.frame.unit
+    begin_write()
     audit.record(current_user, "grading.report_export", None,
                  org_unit_id=unit.id if unit is not None else None, now=utcnow(), report=name,
                  year=args.frame.year, format=kind, rows=len(built.table.rows))

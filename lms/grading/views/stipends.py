@@ -43,7 +43,7 @@ from lms.i18n import _, _l
 from lms.org import queries
 from lms.org.models import Level, OrgUnit, Person
 from lms.org.people_forms import opt_int, unit_choices
-from lms.web.actions import commit_or_flash, form_refusal, page_number
+from lms.web.actions import begin_write, commit_or_flash, form_refusal, page_number
 
 COUNTY = (Level.COUNTY,)
 PAGE_SIZE = 50
@@ -185,16 +185,18 @@ def payroll_sheet(stipend_quarter: StipendQuarter) -> Response:
                 or not township.path.startswith(run.org_unit.path)):
             abort(404)
     try:
-        data = payroll.workbook(run, township=township, actor=current_user, now=utcnow())
+        sheet = payroll.workbook(run, township=township, actor=current_user)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         if can(current_user, Perm.EVALUATION_REVIEW, run.org_unit):
             return _to_run(run)
         return _to_list(run.org_unit_id, run.year)
+    begin_write()
+    payroll.record_export(run, sheet, township=township, actor=current_user, now=utcnow())
     db.session.commit()
-    return send_file(data, as_attachment=True, download_name=payroll.download_name(run, township),
-                     mimetype=payroll.XLSX)
+    return send_file(sheet.data, as_attachment=True,
+                     download_name=payroll.download_name(run, township), mimetype=payroll.XLSX)
 
 
 # ---------------------------------------------------------------- 提出更正
