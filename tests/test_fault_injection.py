@@ -452,3 +452,33 @@ def test_sqlite_locked_longer_than_the_busy_timeout_is_503_then_the_retry_works(
     resp = _post(client, submit_url, as_json=True)()
     assert resp.status_code == 200 and resp.get_json()["state"] == "submitted"
     _assert_submitted_once(attempt_id)
+
+
+def test_a_read_refreshing_its_session_while_another_writer_commits_is_not_an_error(locked_app):
+    """Regression (found by the benchmark): a GET's session refresh used to upgrade its read
+    transaction; when another connection committed a write meanwhile, SQLite refused at once
+    ("database is locked") and the page was a 5xx. The refresh now runs after the response in
+    its own write transaction."""
+    app, path = locked_app
+    world = factories.build_world()
+    db.session.commit()
+    town_id = world.town_a.id
+    client = Client(app)
+    assert client.login("a_admin").status_code == 302
+
+    def other_writer() -> None:  # after the guard's reads: the request's snapshot is now stale
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5)
+        conn.execute("UPDATE org_unit SET name = name WHERE id = ?", (town_id,))
+        conn.close()
+
+    app.before_request_funcs.setdefault(None, []).append(other_writer)
+    session_row = db.session.scalar(select(UserSession).order_by(UserSession.id.desc()))
+    session_row.last_seen_at = utcnow() - timedelta(minutes=5)
+    session_id = session_row.id
+    db.session.commit()
+    db.session.remove()
+    resp = client.get(f"/org/units/{town_id}")
+    assert resp.status_code == 200
+    db.session.remove()
+    refreshed = db.session.get(UserSession, session_id).last_seen_at
+    assert utcnow() - refreshed < timedelta(seconds=30)
