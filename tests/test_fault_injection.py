@@ -43,7 +43,15 @@ from tests.training.completion_factories import make_program, ready
 WRITES = ("INSERT", "UPDATE", "DELETE")
 BUSY = "系统繁忙"
 CONFIRM_DAY = day(date(2026, 12, 9))
-AGED = utcnow() - timedelta(minutes=5)  # a session last seen long enough ago to be refreshed
+#: A session last seen long enough ago to be refreshed, fixed per test (set by ``_fresh_age``;
+#: computed at import it grew older than the idle timeout in a long CI run: a 401 flake).
+AGED = utcnow() - timedelta(minutes=5)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_age() -> None:
+    global AGED  # noqa: PLW0603
+    AGED = utcnow() - timedelta(minutes=5)
 
 
 def _is_write(statement: str) -> bool:
