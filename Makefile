@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run serve setup test test-sqlite test-pg translations i18n migrate demo lint clean bench
+.PHONY: run serve setup test test-sqlite test-pg translations i18n migrate demo lint security-lint clean bench
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -76,6 +76,15 @@ bench: $(VENV)/.run-installed translations
 lint: $(VENV)/.test-installed
 	$(PIP) install --quiet ruff
 	$(VENV)/bin/ruff check lms tests
+
+## security-lint: ruff S rules (S101 off: asserts only narrow types) and bandit high findings on lms/,
+## then pip-audit of the installed dependencies when PyPI answers (security R44, figure F20)
+security-lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check --select S --ignore S101 lms
+	$(VENV)/bin/bandit -q -r lms -lll
+	@if timeout 10 $(PY) -c 'import urllib.request; urllib.request.urlopen("https://pypi.org/simple/pip/", timeout=8)' >/dev/null 2>&1; then \
+	  timeout 600 $(VENV)/bin/pip-audit --progress-spinner off --skip-editable; \
+	else echo "pip-audit skipped: no network"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

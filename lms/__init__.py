@@ -41,7 +41,8 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
     if not app.config.get("SECRET_KEY") and profile == "dev":
-        app.config["SECRET_KEY"] = "dev-insecure-run-make-run-to-generate-keys"
+        # Dev profile only; check_production refuses a missing or weak key in production.
+        app.config["SECRET_KEY"] = "dev-insecure-run-make-run-to-generate-keys"  # noqa: S105
     check_production(app.config)
 
 
