@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import secrets
+import sys
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -90,20 +93,28 @@ def _sessions(user_ids: list[int], now: datetime) -> list[str]:
 
 
 def _trainees(now: datetime) -> list[int]:
-    """Accounts for people with a current post and no account; one shared password hash."""
-    taken = select(User.person_id).where(User.person_id.is_not(None))
+    """Accounts of the first ``MAX_TRAINEES`` people with a current post: their own where the
+    demo data set made one (every person at L), else a new ``bench<person id>`` account; all
+    new ones share one precomputed password hash. Returns the user ids in person order."""
     people = db.session.execute(
         select(Person.id, Person.name, Person.org_unit_id).join(Post, Post.person_id == Person.id)
-        .where(Post.status.in_(CURRENT), Person.id.not_in(taken))
+        .where(Post.status.in_(CURRENT))
         .group_by(Person.id, Person.name, Person.org_unit_id)
         .order_by(Person.id).limit(MAX_TRAINEES)).all()
-    shared = passwords.hasher(current_app.config).hash(accounts.DEMO_PASSWORD)
-    db.session.execute(insert(User), [
-        {"username": f"bench{p.id}", "display_name": p.name, "person_id": p.id,
-         "org_unit_id": p.org_unit_id, "password_hash": shared, "must_change_password": False,
-         "password_changed_at": now, "created_at": now} for p in people])
-    return list(db.session.execute(select(User.id).where(User.username.like("bench%"))
-                                   .order_by(User.id)).scalars())
+    ids = [p.id for p in people]
+    have = dict(db.session.execute(select(User.person_id, User.id)
+                                   .where(User.person_id.in_(ids))).all())
+    missing = [p for p in people if p.id not in have]
+    if missing:
+        shared = passwords.hasher(current_app.config).hash(accounts.DEMO_PASSWORD)
+        db.session.execute(insert(User), [
+            {"username": f"bench{p.id}", "display_name": p.name, "person_id": p.id,
+             "org_unit_id": p.org_unit_id, "password_hash": shared,
+             "must_change_password": False, "password_changed_at": now, "created_at": now}
+            for p in missing])
+        have.update(db.session.execute(select(User.person_id, User.id)
+                                       .where(User.person_id.in_(ids))).all())
+    return [have[pid] for pid in ids]
 
 
 def _exam(unit_id: int, title: str, paper: list[QuestionVersion], now: datetime,
@@ -199,19 +210,49 @@ def add_scenarios(now: datetime) -> dict[str, Any]:
             "max_unit_id": db.session.scalar(select(func.max(OrgUnit.id)))}
 
 
+class Progress:
+    """Prints each stage's progress (elapsed seconds, peak RSS) on stderr, at most every 2 s per
+    stage and always at its end; keeps each stage's last elapsed time for the metadata."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.shown: dict[str, float] = {}
+        self.stages: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic() - self.started
+        if done < total and now - self.shown.get(stage, -10.0) < 2:
+            return
+        self.shown[stage] = now
+        if done >= total:
+            self.stages[stage] = round(now, 1)
+        print(f"  [{now:7.1f} s, {peak_rss_mb():5.0f} MB] {stage}: {done} / {total}",
+              file=sys.stderr, flush=True)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def build(url: str, size: str) -> dict[str, Any]:
     """Load the demo data set and the scenario data into the (emptied) database at *url*."""
     app = make_app(url)
+    progress = Progress()
     with app.app_context():
         db.drop_all()
         db.create_all()
         ensure_table(db.engine)
         write_intent.set(True)
         now = utcnow()
-        load.load(size, SEED, now=now)
+        load.load(size, SEED, now=now, progress=progress)
         db.session.commit()
+        progress("demo data committed", 1, 1)
         meta = add_scenarios(now)
         db.session.commit()
+        progress("scenario data committed", 1, 1)
+        meta["stages"] = progress.stages
+        meta["peak_rss_mb"] = round(peak_rss_mb())
         db.session.remove()
         db.engine.dispose()
     return {**meta, "size": size, "version": version(), "built_at": now.isoformat()}

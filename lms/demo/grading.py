@@ -11,6 +11,7 @@ evaluation in ``bench/grading_city.py``.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -27,6 +28,12 @@ QUARTER_GRADES = ((Grade.EXCELLENT, 20), (Grade.COMPETENT, 64), (Grade.BASICALLY
                   (Grade.INCOMPETENT, 3))
 VETO_SHARE = 0.003
 HALF = Decimal("0.5")
+#: (stage, done, total), as in ``lms.demo.load``.
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(_stage: str, _done: int, _total: int) -> None:
+    return None
 
 
 def _at(day: date) -> datetime:
@@ -43,10 +50,12 @@ def _score(rng: random.Random, mean: float, sd: float, top: int) -> Decimal:
     return (Decimal(str(value)) / HALF).to_integral_value() * HALF
 
 
-def evaluate_year(year: int, rng: random.Random) -> int:
+def evaluate_year(year: int, rng: random.Random, progress: Progress = _quiet) -> int:
     """Open, score, publish and confirm *year* in every county; returns the sheets evaluated."""
     total = 0
-    for county in counties():
+    every = counties()
+    for done, county in enumerate(every):
+        progress("evaluation", done, len(every))
         rnd = cycle.open_round(county, year, actor=None, now=_at(date(year, 12, 1)))
         rows = cycle.rows_of(rnd)
         satisfaction: dict[int, Decimal] = {}
@@ -63,6 +72,7 @@ def evaluate_year(year: int, rng: random.Random) -> int:
         cycle.publish(rnd, actor=None, now=_at(date(year, 12, 15)))
         cycle.confirm(rnd, actor=None, now=_at(date(year + 1, 1, 10)))
         total += len(rows)
+    progress("evaluation", len(every), len(every))
     return total
 
 
@@ -97,18 +107,22 @@ def pay_quarter(year: int, quarter: int, *, confirm: bool, now: datetime) -> int
     return total
 
 
-def load_grading(seed: int, now: datetime) -> None:
+def load_grading(seed: int, now: datetime, progress: Progress = _quiet) -> None:
     rng = random.Random(f"{seed}:grading")  # noqa: S311 - seeded synthetic data
     today = now.date()
     last = today.year - 1
-    evaluate_year(last, rng)
-    for quarter in ledger.QUARTERS:
+    evaluate_year(last, rng, progress)
+    ended = [q for q in ledger.QUARTERS if ledger.quarter_bounds(today.year, q)[1] < today]
+    quarters = len(ledger.QUARTERS) + len(ended)
+    for done, quarter in enumerate(ledger.QUARTERS):
+        progress("stipends", done, quarters)
         grade_quarter(last, quarter, rng)
         pay_quarter(last, quarter, confirm=True, now=now)
-    ended = [q for q in ledger.QUARTERS if ledger.quarter_bounds(today.year, q)[1] < today]
-    for quarter in ended:
+    for done, quarter in enumerate(ended, len(ledger.QUARTERS)):
+        progress("stipends", done, quarters)
         grade_quarter(today.year, quarter, rng)
         pay_quarter(today.year, quarter, confirm=quarter != ended[-1], now=now)
+    progress("stipends", quarters, quarters)
     county = db.session.scalar(select(OrgUnit).where(OrgUnit.code == COUNTY_CODE))
     if county is not None:
         cycle.open_round(county, today.year, actor=None, now=now)

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text
 
 from lms import audit
 from lms.auth.models import User
-from lms.demo import accounts, exams, grading, onboarding
+from lms.demo import accounts, exams, grading, history, onboarding
 from lms.demo.divisions import TOWNSHIP_CODE, Division, for_size
 from lms.demo.people import PersonPlan, go_live_at, plan_people
 from lms.demo.populations import Population, synthesise
@@ -48,11 +48,15 @@ class LoadResult:
     posts: dict[str, int] = field(default_factory=dict)
     qualifications: int = 0
     accounts: list[int] = field(default_factory=list)
+    history: dict[str, int] | None = None
 
     def audit_data(self) -> dict[str, Any]:
-        return {"size": self.size, "seed": self.seed, "units": self.units, "people": self.people,
+        data = {"size": self.size, "seed": self.seed, "units": self.units, "people": self.people,
                 "posts": self.posts, "qualifications": self.qualifications,
                 "accounts": self.accounts}
+        if self.history is not None:
+            data["history"] = self.history
+        return data
 
 
 def lock() -> None:
@@ -198,8 +202,10 @@ def _result(size: str, seed: int, divisions: list[Division],
 
 
 def load(size: str, seed: int, *, now: datetime, progress: Progress = _quiet,
-         with_grading: bool = True) -> LoadResult:
-    """Load the demo data set of *size* (S, M or L) into the (checked empty) database."""
+         with_grading: bool = True, with_history: bool | None = None) -> LoadResult:
+    """Load the demo data set of *size* (S, M or L) into the (checked empty) database.
+    *with_history* (default: size L) adds a year of training and exams for every person
+    (``lms.demo.history``) before the evaluation, so competence comes from records."""
     divisions = for_size(size)
     # Seeded, reproducible synthetic data: not a security use of randomness.
     populations = synthesise(divisions, random.Random(f"{seed}:populations"))  # noqa: S311
@@ -212,8 +218,10 @@ def load(size: str, seed: int, *, now: datetime, progress: Progress = _quiet,
     result.accounts = accounts.create_accounts(_trainees(people, first_person), unit_ids, now)
     exams.load_exams(seed, now)
     onboarding.load_onboarding(now)
+    if size == "L" if with_history is None else with_history:
+        result.history = vars(history.load_history(seed, now, progress))
     if with_grading:
-        grading.load_grading(seed, now)
+        grading.load_grading(seed, now, progress)
     audit.record(None, "demo.load", None, now=now, **result.audit_data())
     return result
 
