@@ -82,6 +82,13 @@ def request_files(meta: dict[str, Any], out: Path) -> dict[str, Path]:
     staff = dict(zip(meta["staff_tokens"], cookies(list(meta["staff_tokens"].values())),
                      strict=True))
     n = len(trainees)
+    # each (attempt, position) once, position-major; the plain autosave run takes the first
+    # half of the positions, the run beside the export the second half (never the same slot)
+    autosave = [_line("POST", f"/exams/attempts/{aid}/save", trainees[u], JSON, json.dumps(
+        {"answers": [{"position": pos, "seq": pos, "response": resp}]}))
+        for aid, u, pos, resp in meta["autosave_plan"]]
+    positions = max(p[2] for p in meta["autosave_plan"])
+    half = sum(1 for p in meta["autosave_plan"] if p[2] <= positions // 2)
     lines: dict[str, list[str]] = {
         "hello": [_line("GET", "/_bench/hello")],
         "select": [_line("GET", f"/_bench/select?id={i}")
@@ -90,9 +97,10 @@ def request_files(meta: dict[str, Any], out: Path) -> dict[str, Path]:
         "home": [_line("GET", "/", t) for t in trainees],
         "start": [_line("POST", f"/exams/{exam}/start", trainees[i % n], FORM, "passcode=")
                   for exam in meta["start_exam_ids"] for i in range(n)],
-        "autosave": [_line("POST", f"/exams/attempts/{aid}/save", trainees[u], JSON, json.dumps(
-            {"answers": [{"position": pos, "seq": pos, "response": resp}]}))
-            for aid, u, pos, resp in meta["autosave_plan"]],
+        "autosave": autosave[:half],
+        "autosave_export": autosave[half:],
+        "submit": [_line("POST", f"/exams/attempts/{aid}/submit", trainees[u], JSON, "{}")
+                   for aid, u in meta["submit_plan"]],
         "results": [_line("GET", f"/exams/{meta['results_exam_id']}/results",
                           staff["town_trainer"])],
         "report": [_line("GET", "/grading/reports/grades", staff["city_hr"])],
