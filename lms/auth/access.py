@@ -166,7 +166,10 @@ def get_owned(model: Any, obj_id: int, user: Any) -> Any:
         raise ScopedLoadError(model.__name__)
     mine = (model.owner_clause(user) if hasattr(model, "owner_clause")
             else model.person_id == user.person_id)
-    obj = db.session.execute(select(model).where(model.id == obj_id, mine)).scalar()
+    stmt = select(model).where(model.id == obj_id, mine)
+    if hasattr(model, "owned_load_options"):
+        stmt = stmt.options(*model.owned_load_options())
+    obj = db.session.execute(stmt).scalar()
     if obj is None:
         raise ScopedLoadError(model.__name__)
     return obj

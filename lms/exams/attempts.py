@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms import audit
 from lms.auth.services.sessions import register_idle_exemption
+from lms.db import write_intent
 from lms.exams import hooks
 from lms.exams.attempt_errors import CONFLICT, FORBIDDEN, AttemptRefused
 from lms.exams.audience import may_sit
@@ -80,8 +81,9 @@ def _open_attempt(exam_id: int, person_id: int) -> Attempt | None:
         .execution_options(populate_existing=True)).scalar()
 
 
-def _check_may_start(exam: Exam, person: Any, now: datetime, passcode: str | None) -> None:
-    if exam.status != "published" or not may_sit(person, exam):
+def _check_may_start(exam: Exam, person: Any, now: datetime, passcode: str | None,
+                     audience_checked: bool) -> None:
+    if exam.status != "published" or not (audience_checked or may_sit(person, exam)):
         raise AttemptRefused(_("您不在这场考试的考生范围内。"), FORBIDDEN)
     if exam.opens_at is not None and now < exam.opens_at:
         raise AttemptRefused(_("考试还没有开始，请在开考时间后再进入。"), FORBIDDEN)
@@ -106,9 +108,12 @@ def attempts_left(exam: Exam, person_id: int) -> int | None:
     return max(exam.attempts_allowed - db.session.execute(stmt).scalar_one(), 0)
 
 
-def start_attempt(exam: Exam, user: Any, *, now: datetime,
-                  passcode: str | None = None) -> Attempt:
-    """The person's open attempt (idempotent), or a new one with its drawn paper."""
+def start_attempt(exam: Exam, user: Any, *, now: datetime, passcode: str | None = None,
+                  audience_checked: bool = False) -> Attempt:
+    """The person's open attempt (idempotent), or a new one with its drawn paper.
+
+    ``audience_checked``: the caller loaded *exam* through the audience filter in this
+    transaction (the candidate's route, ``owned(exam_id=Exam)``), so it is not run twice."""
     person = user.person
     if person is None:
         raise AttemptRefused(_("您的账号没有关联人员信息，不能参加考试。"), FORBIDDEN)
@@ -117,7 +122,7 @@ def start_attempt(exam: Exam, user: Any, *, now: datetime,
         touch(existing, now)
         if existing.state == IN_PROGRESS:
             return existing
-    _check_may_start(exam, person, now, passcode)
+    _check_may_start(exam, person, now, passcode, audience_checked)
     floor = hooks.attempt_floor(exam, person.id)
     counted = func.count(Attempt.id) if floor is None else \
         func.count(Attempt.id).filter(Attempt.started_at >= floor)
@@ -166,7 +171,10 @@ def _add_items(attempt: Attempt, exam: Exam, seed: int) -> None:
 # ---------------------------------------------------------------- save
 
 def _locked(attempt: Attempt) -> Attempt:
-    """Re-read under a row lock (PostgreSQL; SQLite writers already hold the write lock)."""
+    """Re-read under a row lock on PostgreSQL. A SQLite write request opened its transaction
+    with BEGIN IMMEDIATE, so the attempt it read already was read under the write lock."""
+    if write_intent.get() and db.engine.dialect.name == "sqlite":
+        return attempt
     return db.session.execute(
         select(Attempt).where(Attempt.id == attempt.id).with_for_update()
         .execution_options(populate_existing=True)).scalar_one()

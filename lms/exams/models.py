@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, joinedload, mapped_column, relationship
 
 from lms.db import UTCDateTime, utcnow
 from lms.extensions import db
@@ -318,6 +318,12 @@ class Attempt(db.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in FINISHED_STATES
+
+    @classmethod
+    def owned_load_options(cls) -> tuple[Any, ...]:
+        """The candidate's routes (``lms.auth.access.get_owned``) read the attempt's exam on every
+        request (deadline grace, settings): loaded in the same statement."""
+        return (joinedload(cls.exam),)
 
 
 class AttemptItem(db.Model):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import contains_eager
 
 from lms import audit
 from lms.audit import AuditEntry
@@ -101,9 +102,12 @@ TOUCHED = "login_session_touched"
 
 def resolve_session(token: str, *, now: datetime) -> User | None:
     """The user of a live session, or None (revoked, idle too long, older than 12 h, disabled)."""
+    # One statement for the session row, its user and the user's roles (every request pays it).
     row = db.session.execute(
-        select(UserSession).where(UserSession.token_hash == token_hash(token))
-    ).scalar()
+        select(UserSession).join(UserSession.user)
+        .options(contains_eager(UserSession.user).joinedload(User.roles))
+        .where(UserSession.token_hash == token_hash(token))
+    ).unique().scalar()
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     user = row.user

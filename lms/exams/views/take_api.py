@@ -76,7 +76,8 @@ def _finalise_lazily(attempt: Attempt) -> Attempt:
 def start_attempt(exam: Exam) -> Any:
     try:
         attempt = engine.start_attempt(exam, current_user, now=utcnow(),
-                                       passcode=request.form.get("passcode"))
+                                       passcode=request.form.get("passcode"),
+                                       audience_checked=True)  # owned(exam_id=Exam) did
         attempt_id = attempt.id
         db.session.commit()
     except AttemptRefused as exc:
