@@ -64,6 +64,13 @@ def change_password() -> Response | str:
         try:
             services.change_password(current_user, form.current.data, form.new.data, now=utcnow())
         except ValidationFailed as exc:
+            if exc.field == "current":  # a wrong current password counts towards the lockout
+                db.session.commit()
+                if current_user.locked_until and current_user.locked_until > utcnow():  # locked:
+                    # every session of the account has ended
+                    logout_user()
+                    session.clear()
+                    return redirect(url_for("auth.login"))
             getattr(form, exc.field or "new").errors = [str(exc)]
         else:
             db.session.commit()

@@ -31,7 +31,7 @@ LEARN = "learn"
 PERSONAL = "personal"
 
 # Staff areas
-ACCOUNTS = "accounts"              # accounts, roles, sessions, lockouts (security admin, unit admins)
+ACCOUNTS = "accounts"              # accounts, roles, sessions, lockouts
 AUDIT = "audit"                    # the audit log (audit admin only)
 ORG_BROWSE = "org_browse"          # the unit tree and unit pages
 ORG_EDIT = "org_edit"              # create/move/edit units, unit import

@@ -90,9 +90,23 @@ def unlock(target: User, *, actor: Any, now: datetime) -> None:
 
 
 def change_password(user: User, old: str, new: str, *, now: datetime) -> None:
+    """The current password is a login path too (F11): a wrong one counts towards the lockout,
+    the fifth locks the account for 15 minutes and ends all its sessions, and while it is locked
+    even the right one is refused. The caller commits after a refusal to keep the counter."""
     ph = passwords.hasher(settings())
-    if not passwords.verify(ph, user.password_hash, old):
+    if user.locked_until and user.locked_until > now:
+        audit.record(user, "auth.login_failed", user, now=now, reason="locked")
         raise ValidationFailed(_("当前密码不正确。"), "current")
+    if not passwords.verify(ph, user.password_hash, old):
+        user.failed_logins += 1
+        audit.record(user, "auth.login_failed", user, now=now, reason="current_password")
+        if user.failed_logins >= settings()["LOCKOUT_THRESHOLD"]:
+            user.locked_until = now + timedelta(minutes=settings()["LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+            audit.record(user, "auth.lockout", user, now=now)
+            revoke_all_sessions(user, now=now)
+        raise ValidationFailed(_("当前密码不正确。"), "current")
+    user.failed_logins = 0
     problems = passwords.password_problems(
         new, username=user.username, min_length=settings()["PASSWORD_MIN_LENGTH"],
         max_length=settings()["PASSWORD_MAX_LENGTH"])
