@@ -213,7 +213,7 @@ class ExamFilterForm(FlaskForm):
 
     q = StringField(_l("考试名称"), filters=[strip], validators=[
         Length(max=50, message=_l("搜索词不能超过50个字符。")), NoControlChars()])
-    status = _select(_l("状态"), choices=_choices(EXAM_STATUSES, _l("全部")))
+    status = _select(_l("状态"), choices=_choices(EXAM_STATUSES, _l("全部")), default="")
     unit = _select(_l("单位"), coerce=opt_int)
 
     def value(self, name: str) -> Any:
@@ -233,7 +233,7 @@ class QuestionFilterForm(FlaskForm):
         csrf = False
 
     bank = _select(_l("题库"), coerce=opt_int)
-    type = _select(_l("题型"), choices=_choices(TYPE_LABELS, _l("全部")))
+    type = _select(_l("题型"), choices=_choices(TYPE_LABELS, _l("全部")), default="")
     category = StringField(_l("分类"), filters=[strip], validators=[
         Length(max=200, message=_l("不能超过200个字符。")), NoControlChars()])
     knowledge_point = StringField(_l("知识点"), filters=[strip], validators=[
