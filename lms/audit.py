@@ -181,27 +181,51 @@ class ChainProblem:
     reason: str
 
 
-def iter_problems(batch: int = 2000) -> Iterator[ChainProblem]:
-    """Walk the chain in id order; yield every entry whose link or content is wrong."""
+def iter_problems(batch: int = 2000, *, head: tuple[int, str] | None = None
+                  ) -> Iterator[ChainProblem]:
+    """Walk the chain in id order; yield every entry whose link or content is wrong.
+
+    A deleted entry is named by its own id (the first id missing from the sequence). Deleting
+    the newest entries leaves a shorter chain that still verifies by itself; *head* — an
+    ``(id, hash)`` exported off the box earlier (``flask lms audit-head``) — catches that: the
+    chain must still reach that entry with that hash."""
     key = _key()
     prev_hash, expected_id, last_id = GENESIS, 1, 0
+    head_hash: str | None = None
+    table = AuditEntry.__table__
     while True:
-        table = AuditEntry.__table__
         rows = db.session.execute(
             select(table).where(table.c.id > last_id).order_by(table.c.id).limit(batch)
         ).all()
         if not rows:
-            return
+            break
         for e in rows:
             if e.id != expected_id:
-                yield ChainProblem(e.id, f"missing entries before #{e.id}")
+                gone = (f"#{expected_id}" if e.id == expected_id + 1
+                        else f"#{expected_id}–#{e.id - 1}")
+                yield ChainProblem(expected_id, f"entry {gone} is missing")
             elif e.prev_hash != prev_hash:
                 yield ChainProblem(e.id, "link to the previous entry is broken")
             elif not hmac.compare_digest(e.hash, _mac(key, e.prev_hash, e)):
                 yield ChainProblem(e.id, "content does not match its hash")
+            if head is not None and e.id == head[0]:
+                head_hash = e.hash
             prev_hash, expected_id, last_id = e.hash, e.id + 1, e.id
+    if head is None:
+        return
+    if last_id < head[0]:
+        yield ChainProblem(last_id + 1, f"entries #{last_id + 1}–#{head[0]} are missing "
+                                        f"(the exported chain head is #{head[0]})")
+    elif not hmac.compare_digest(head_hash or "", head[1]):
+        yield ChainProblem(head[0], "differs from the exported chain head")
 
 
-def verify_chain() -> ChainProblem | None:
-    """The first broken entry, or None when the whole chain verifies."""
-    return next(iter_problems(), None)
+def verify_chain(head: tuple[int, str] | None = None) -> ChainProblem | None:
+    """The first broken entry, or None when the whole chain verifies (and reaches *head*)."""
+    return next(iter_problems(head=head), None)
+
+
+def chain_head() -> tuple[int, str] | None:
+    """The newest entry's ``(id, hash)``, to be exported off the box (R37)."""
+    last = _last()
+    return (last.id, last.hash) if last else None

@@ -206,10 +206,7 @@ def inspect_database(url: str | URL) -> Snapshot:
                                            id=broken.entry_id, reason=broken.reason))
                 row = integrity.first_problem()
                 if row is not None:
-                    name = _("考评结果") if row.table == "evaluation" else _("补贴明细")
-                    snap.problems.append(_(
-                        "%(table)s第 %(id)s 行校验失败：内容与完整性校验码不符（可能被绕过系统修改）。",  # noqa: E501
-                        table=name, id=row.row_id))
+                    snap.problems.append(row.message())
                 head = db.session.execute(select(audit.AuditEntry.id, audit.AuditEntry.hash)
                                           .order_by(audit.AuditEntry.id.desc()).limit(1)).first()
                 snap.audit_head = {"id": head.id, "hash": head.hash} if head else None

@@ -55,20 +55,38 @@ def create_admin(username: str, role: str) -> None:
     click.echo(otp)
 
 
+def _head(_ctx: click.Context, _param: click.Parameter, value: str | None
+          ) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    number, _sep, digest = value.strip().partition(":")
+    if not number.isdigit() or len(digest) != 64:
+        raise click.BadParameter(_("应为“编号:哈希”，即 flask lms audit-head 的输出。"))
+    return int(number), digest.lower()
+
+
+@lms_cli.command("audit-head")
+def audit_head() -> None:
+    """Print the audit chain head as ID:HASH, to be kept off the box (daily, R37)."""
+    head = audit.chain_head()
+    click.echo(f"{head[0]}:{head[1]}" if head else f"0:{audit.GENESIS}")
+
+
 @lms_cli.command("audit-verify")
-def audit_verify() -> None:
+@click.option("--head", "head", callback=_head, metavar="ID:HASH",
+              help="A chain head exported earlier by audit-head: the chain must still reach it "
+                   "(catches deleted newest entries).")
+def audit_verify(head: tuple[int, str] | None) -> None:
     """Check the audit hash chain and the integrity codes of grade and stipend rows; print the
     first broken entry (exit 1 if any)."""
-    problem = audit.verify_chain()
+    problem = audit.verify_chain(head if head and head[0] else None)
     if problem is not None:
         err(_("审计日志第 %(id)s 条校验失败：%(reason)s", id=problem.entry_id,
               reason=problem.reason))
         sys.exit(1)
     row = integrity.first_problem()
     if row is not None:
-        table = _("考评结果") if row.table == "evaluation" else _("补贴明细")
-        err(_("%(table)s第 %(id)s 行校验失败：内容与完整性校验码不符（可能被绕过系统修改）。",
-              table=table, id=row.row_id))
+        err(row.message())
         sys.exit(1)
     err(_("审计日志、考评结果和补贴明细校验通过。"))
 

@@ -5,6 +5,12 @@ fields)``. The services reseal a row whenever they change it (in the same transa
 and its audit entry); ``flask lms audit-verify`` walks every row and names the first one whose
 fields no longer match, so an edit made outside the application is detected. Exports of grades and
 stipends refuse to run while a row of their unit fails (``broken_rows``).
+
+A code cannot show a row that is gone, so the verifier also checks the row sets against the audit
+chain (``iter_missing``): rows named by an audit entry must exist, a round must hold as many
+evaluation rows as its ``evaluation.open``/``evaluation.refresh`` entries added (the application
+never deletes one), and a stipend quarter as many lines as its last ``stipend.compute``/
+``stipend.confirm`` entry counted, summing to its total.
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from lms.audit import AuditEntry
 from lms.extensions import db
-from lms.grading.models import Evaluation, StipendLine
+from lms.grading.models import Evaluation, EvaluationRound, StipendLine, StipendQuarter
+from lms.i18n import _
 
 #: The fields under the code. The row id is not among them: each row is identified by its
 #: content (post and year, or post, year and quarter are unique), so a row can be sealed before
@@ -65,6 +74,18 @@ def seal(row: Evaluation | StipendLine) -> None:
 class RowProblem:
     table: str
     row_id: int
+    #: "mac": the row's fields do not match its code; "missing": rows were deleted (the row
+    #: itself when an audit entry names it, else the round or quarter that lost a row).
+    kind: str = "mac"
+
+    def message(self) -> str:
+        name = {"evaluation": _("考评结果"), "stipend_line": _("补贴明细"),
+                "evaluation_round": _("考评轮次"), "stipend_quarter": _("补贴季度")}[self.table]
+        if self.kind == "missing":
+            return _("%(table)s第 %(id)s 行校验失败：有记录被绕过系统删除（与审计日志不符）。",
+                     table=name, id=self.row_id)
+        return _("%(table)s第 %(id)s 行校验失败：内容与完整性校验码不符（可能被绕过系统修改）。",
+                 table=name, id=self.row_id)
 
 
 #: Rows fetched from the cursor at a time by the walk below.
@@ -93,8 +114,58 @@ def iter_problems(batch: int | None = None, **where: Any) -> Iterator[RowProblem
             rows.close()
 
 
+#: Objects the application never deletes once an audit entry names them.
+_NAMED = (("Evaluation", Evaluation, "evaluation"),
+          ("EvaluationRound", EvaluationRound, "evaluation_round"),
+          ("StipendQuarter", StipendQuarter, "stipend_quarter"))
+
+
+def iter_missing() -> Iterator[RowProblem]:
+    """Rows deleted outside the application, found against the audit chain (verify that first).
+    A few aggregate statements, whatever the number of rows."""
+    for object_type, model, table in _NAMED:
+        gone = db.session.scalars(
+            select(AuditEntry.object_id).where(
+                AuditEntry.object_type == object_type, AuditEntry.object_id.is_not(None),
+                AuditEntry.object_id.not_in(select(model.id)))
+            .distinct().order_by(AuditEntry.object_id))
+        for row_id in gone:
+            yield RowProblem(table, row_id, "missing")
+    added: dict[int, int] = defaultdict(int)
+    counted: dict[int, int] = {}
+    for object_id, action, data in db.session.execute(
+            select(AuditEntry.object_id, AuditEntry.action, AuditEntry.data)
+            .where(AuditEntry.action.in_(_SET_ACTIONS), AuditEntry.object_id.is_not(None))
+            .order_by(AuditEntry.id)):
+        details = json.loads(data)
+        if action == "evaluation.open":
+            added[object_id] += int(details.get("assistants", 0))
+        elif action == "evaluation.refresh":
+            added[object_id] += int(details.get("added", 0))
+        else:  # the last computation or confirmation of a quarter counts
+            counted[object_id] = int(details.get("lines", 0))
+    rows = dict(db.session.execute(select(Evaluation.round_id, func.count(Evaluation.id))
+                                   .group_by(Evaluation.round_id)).all())
+    for round_id in db.session.scalars(select(EvaluationRound.id).order_by(EvaluationRound.id)):
+        if rows.get(round_id, 0) != added.get(round_id, 0):
+            yield RowProblem("evaluation_round", round_id, "missing")
+    lines = {r.run_id: (r.n, int(r.total)) for r in db.session.execute(
+        select(StipendLine.run_id, func.count(StipendLine.id).label("n"),
+               func.coalesce(func.sum(StipendLine.amount_fen), 0).label("total"))
+        .group_by(StipendLine.run_id))}
+    for run in db.session.execute(select(StipendQuarter.id, StipendQuarter.lines,
+                                         StipendQuarter.total_fen).order_by(StipendQuarter.id)):
+        n, total = lines.get(run.id, (0, 0))
+        if (n, total) != (run.lines, run.total_fen) or n != counted.get(run.id, 0):
+            yield RowProblem("stipend_quarter", run.id, "missing")
+
+
+_SET_ACTIONS = ("evaluation.open", "evaluation.refresh", "stipend.compute", "stipend.confirm")
+
+
 def first_problem() -> RowProblem | None:
-    return next(iter_problems(), None)
+    """The first row whose code fails, else the first sign of a deleted row."""
+    return next(iter_problems(), None) or next(iter_missing(), None)
 
 
 def broken_rows(**where: Any) -> bool:
