@@ -106,6 +106,8 @@ def principals(world: World) -> list[Principal]:
         _principal("hr-county", world.a_hr, (("hr", world.county_a),), world.county_a),
         _principal("unit-admin-county", world.a_admin, (("unit_admin", world.county_a),),
                    world.county_a),
+        _principal("hr-admin-city", world.city_admin,
+                   (("unit_admin", world.city), ("hr", world.city)), world.city),
         _principal("sysadmin", world.sysadmin, (("system_admin", None),), None),
         _principal("secadmin", world.security, (("security_admin", None),), None),
         _principal("auditor", world.auditor, (("audit_admin", None),), None),
