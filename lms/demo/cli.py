@@ -26,8 +26,10 @@ def _progress(stage: str, done: int, total: int) -> None:
         return
     if stage == "units":
         _err(_("已写入单位：%(done)s / %(total)s", done=done, total=total))
-    else:
+    elif stage == "people":
         _err(_("已写入人员和岗位：%(done)s / %(total)s", done=done, total=total))
+    # The later stages (size L: accounts, training, exams, evaluation) are shown by
+    # bench/template.py; their messages here wait for translated labels.
 
 
 def _refuse(skip_if_loaded: bool) -> None:
