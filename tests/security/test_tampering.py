@@ -117,8 +117,8 @@ def build_data(world, client) -> tuple[int, str]:
             db.session.commit()
             line = db.session.scalars(select(StipendLine).where(StipendLine.run_id == run.id)
                                       .order_by(StipendLine.id)).first()
-            change = changes.propose_quarter(line, "basically_competent", "复核发现迟到早退", actor=c.county_hr,
-                                             now=STIPEND_AT)
+            change = changes.propose_quarter(line, "basically_competent", "复核发现迟到早退",
+                                             actor=c.county_hr, now=STIPEND_AT)
             db.session.commit()
             changes.approve(change, "同意", actor=c.county_hr2, now=STIPEND_AT)
             db.session.commit()
@@ -281,7 +281,7 @@ def run_mutations(head: tuple[int, str], count: int, seed: int) -> list[tuple[Mu
     """Apply *count* mutations, each alone on the clean state; (mutation, what the verifier
     reported). A mutation that the database itself refuses (a foreign key, a unique key) is
     drawn again: it changed nothing."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible draw, not a secret
     stranger_post = db.session.scalar(select(Post).where(
         Post.id.not_in(select(Evaluation.post_id)), Post.id.not_in(select(StipendLine.post_id)))
         .order_by(Post.id))
