@@ -153,9 +153,11 @@ CI_PLAN = {"anon": "A", "trainee": "A", "trainer-township": "A", "unit-admin-cou
 
 
 def run_matrix(app, client, world, *, plan: dict[str, str] | None = None,  # noqa: ANN001
-               only_objects: bool = False) -> tuple[collections.Counter, list[str], int]:
+               only_objects: bool = False, record: list | None = None,
+               ) -> tuple[collections.Counter, list[str], int]:
     """Request every cell of *plan* (principal → bundles); returns (cells per relation, unexpected
-    outcomes, endpoints covered). *only_objects* keeps the routes that name an object."""
+    outcomes, endpoints covered). *only_objects* keeps the routes that name an object; *record*
+    receives (principal, bundle, relation, method, url, status, allowed) per cell."""
     names = [p.name for p in principals(world)]
     if plan is None:
         plan = {n: "AB" for n in names}
@@ -202,6 +204,8 @@ def run_matrix(app, client, world, *, plan: dict[str, str] | None = None,  # noq
                 else:
                     relation = "no object"
                 cells[relation] += 1
+                if record is not None:
+                    record.append((name, side, relation, method, url, resp.status_code, got))
                 covered.add(rule.endpoint)
                 if want != got:
                     wrong.append(f"{principal.name:18} {relation:10} {method} {url} -> "
