@@ -11,19 +11,25 @@ Measured (SQLite, CI counts; ``LMS_FULL_CORPORA=1`` gives the full counts in bra
 
 * Markdown pipeline (``render_markdown``, which every Markdown sink calls): 302 payloads, each
   alone; sanitising is idempotent on all of them.
-* Markdown sinks over HTTP — 7 sinks (lesson body, course-file library lesson, exam
-  instructions, question stem, question explanation, live editor preview, lesson editor after a
-  refused save) on 11 pages: all 302 payloads reach every sink, 10 per stored value (31 values per
-  sink) [each payload alone: 302 values per sink].
-* Plain-text stored sinks over HTTP — 18 fields (course title and summary, lesson title, exam
-  title, question options and reference answer, short answers, marker's comment, score query
-  and reply, appeal and reply, evaluation comment and evidence, change request reason and note,
-  external training title and provider) on 16 pages: all 302 payloads, packed to the column
-  length [each payload alone].
-* Reflected parameters: every GET route (as an actor holding its permission) × every query
-  parameter the code reads, 24 payloads spread over the corpus [all 302].
-* Forms echoing input: every POST route with a GET form, every field set to the payload, 8
+* Markdown sinks over HTTP — 7 sinks: 5 stored (lesson body, course-file library lesson, exam
+  instructions, question stem, question explanation) on 9 pages, plus the live editor preview
+  and the lesson editor after a refused save. All 302 payloads reach every sink, 30 per stored
+  value (11 values per sink) [each payload alone: 302 values per sink]. Each page is first
+  checked to really show the field (a marker value), so a page that is not a sink fails.
+* Plain-text stored sinks over HTTP — 17 fields (course title and summary, lesson title, exam
+  title, question options and reference answer, the candidate's short answer, the marker's
+  comment, score query and reply, appeal and reply, evaluation comment and evidence, external
+  training title, provider and evidence file name) on 23 pages: 30 payloads spread over the
+  corpus [all 302], packed to the column length.
+* Reflected parameters: every GET route (as an actor holding its permission; 106 answer
+  HTML 200) × 37 query parameters (every name the code reads plus common ones), one request per
+  route with a different payload in each parameter [every payload in every parameter: 302
+  requests per route].
+* Forms echoing input: every POST route with a GET form (41), every field set to the payload, 3
   payloads [all 302].
+
+CI runtime on an idle 2-core machine is well under a minute; on the shared development machine
+(load 10) the file took about 2 minutes.
 
 Result: 0 executable outputs.
 """
@@ -217,8 +223,7 @@ def _sinks(ids: dict, models: dict) -> tuple[list[Sink], list[Sink]]:
     les, crs, ex, q = ids["Lesson"], ids["Course"], ids["Exam"], ids["Question"]
     att, essay, live = ids["Attempt"], ids["essay"], ids["live"]
     stem_pages = [(a, f"/exams/questions/{q}"), (a, f"/exams/{ex}/preview"),
-                  (a, f"/exams/marking/attempts/{essay}"), (a, f"/exams/results/attempts/{att}"),
-                  (t, f"/exams/attempts/{att}/review"), (t, f"/exams/attempts/{live}")]
+                  (a, f"/exams/results/attempts/{att}"), (t, f"/exams/attempts/{live}")]
 
     def both_exams(value: str) -> None:
         for key in ("Exam", "live_exam"):
@@ -232,17 +237,14 @@ def _sinks(ids: dict, models: dict) -> tuple[list[Sink], list[Sink]]:
              _setter(models["Lesson"], ids["library_lesson"], "body"),
              [(a, f"/courses/manage/library/{ids['library_slug']}")]),
         Sink("exam instructions", both_exams,
-             [(t, f"/exams/{ex}"), (a, f"/exams/{ex}/manage"), (t, f"/exams/attempts/{live}")]),
+             [(t, f"/exams/{ex}"), (a, f"/exams/{ex}/manage")]),
         Sink("question stem", _version_setter(q, "stem"), stem_pages),
         Sink("question explanation", _version_setter(q, "explanation"),
-             [(a, f"/exams/questions/{q}"), (t, f"/exams/attempts/{att}/review")]),
+             [(a, f"/exams/questions/{q}")]),
     ]
     essay_pages = [(a, f"/exams/marking/attempts/{essay}"),
-                   (a, f"/exams/results/attempts/{essay}"),
-                   (a, f"/exams/{ids['essay_exam']}/results"),
-                   (t, f"/exams/attempts/{essay}/review")]
-    course_pages = [(t, "/courses/learn/"), (t, f"/courses/learn/course/{crs}"),
-                    (a, "/courses/manage/"), (a, f"/courses/manage/{crs}")]
+                   (a, f"/exams/results/attempts/{essay}")]
+    course_pages = [(t, f"/courses/learn/course/{crs}"), (a, f"/courses/manage/{crs}")]
     sq, ap, ev = ids["ScoreQuery"], ids["Appeal"], ids["Evaluation"]
     entry_pages = [(a, f"/training/people/{ids['person']}/record"), (t, "/training/my-record")]
 
@@ -251,7 +253,8 @@ def _sinks(ids: dict, models: dict) -> tuple[list[Sink], list[Sink]]:
                     sep="\n")
 
     plain_sinks = [
-        plain("course title", models["Course"], "Course", "title", course_pages),
+        plain("course title", models["Course"], "Course", "title",
+              [*course_pages, (t, "/courses/learn/"), (a, "/courses/manage/")]),
         plain("course summary", models["Course"], "Course", "summary", course_pages),
         plain("lesson title", models["Lesson"], "Lesson", "title",
               [(t, f"/courses/learn/course/{crs}"), (t, f"/courses/learn/lesson/{les}"),
@@ -280,18 +283,12 @@ def _sinks(ids: dict, models: dict) -> tuple[list[Sink], list[Sink]]:
               [(a, f"/grading/sheets/{ev}")]),
         plain("evaluation evidence", models["Evaluation"], "Evaluation", "evidence",
               [(a, f"/grading/sheets/{ev}")]),
-        plain("change request reason", models["ChangeRequest"], "ChangeRequest", "reason",
-              [(a, f"/grading/sheets/{ev}")]),
-        plain("change request note", models["ChangeRequest"], "ChangeRequest", "note",
-              [(a, f"/grading/sheets/{ev}")]),
         plain("external training title", models["ExternalTraining"], "entry", "title",
               entry_pages),
         plain("external training provider", models["ExternalTraining"], "entry", "provider",
               entry_pages),
         plain("evidence file name", models["ExternalTraining"], "entry", "evidence_original",
               entry_pages),
-        plain("external training decision note", models["ExternalTraining"], "entry",
-              "decision_note", entry_pages),
     ]
     del QuestionVersion
     return markdown, plain_sinks
@@ -305,10 +302,15 @@ def _run_sink(sink: Sink, client_for: Callable[[str], Client], payloads: list[st
     number of payloads delivered."""
     sink.write(BASELINE)
     base = {}
+    missing: list[str] = []
     for user, url in sink.pages:
         resp = client_for(user).get(url)
         assert resp.status_code == 200, f"{sink.name}: {user} GET {url} → {resp.status_code}"
-        base[(user, url)] = dangers(resp.get_data(as_text=True))
+        html = resp.get_data(as_text=True)
+        if BASELINE not in html:
+            missing.append(url)
+        base[(user, url)] = dangers(html)
+    assert not missing, f"{sink.name}: not shown on {missing} (not a sink there)"
     delivered = 0
     for group in packs(payloads, sink.size or size, sink.limit, sink.sep):
         # NUL never reaches storage (lms.web.guard answers 400; PostgreSQL refuses it)
@@ -372,11 +374,13 @@ def test_reflected_query_parameters_render_no_payload_executable(app, client, wo
     """Every GET route × every query parameter the code reads, as an actor of county A."""
     inside = _objects(world, "in")
     db.session.commit()
-    # CI: two requests per route, each parameter a different payload (74 payloads per route);
+    # CI: one request per route, each parameter a different payload (37 payloads per route);
     # full: every payload in every parameter.
-    payloads = PAYLOADS if FULL else sample(2 * len(PARAMS))
+    # NUL makes the request guard answer 400 before any view: leave it out so views run
+    payloads = [p.replace("\x00", "") for p in (PAYLOADS if FULL else sample(len(PARAMS)))]
     clients: dict[str, Client] = {}
     checked = routes = 0
+    html_routes: set[str] = set()
     for rule, access in _get_rules(app):
         actor = _actor(world, access.perm)
         if actor is None:
@@ -386,26 +390,25 @@ def test_reflected_query_parameters_render_no_payload_executable(app, client, wo
             clients[actor.username].login(actor.username)
         c = clients[actor.username]
         url = _url(rule, inside)
-        first = c.get(url)
-        if not first.mimetype.startswith("text/html"):
-            continue
-        routes += 1
-        base = dangers(first.get_data(as_text=True))
         if FULL:
             queries = [{p: payload for p in PARAMS} for payload in payloads]
         else:
-            queries = [{p: payloads[(k * len(PARAMS) + i) % len(payloads)]
-                        for i, p in enumerate(PARAMS)} for k in range(2)]
+            queries = [{p: payloads[i % len(payloads)] for i, p in enumerate(PARAMS)}]
+        routes += 1
         for query in queries:
             resp = c.get(url, query_string=query)
             assert resp.status_code < 500, f"GET {url} with {query!r} → {resp.status_code}"
             if resp.mimetype.startswith("text/html"):
-                found = new_dangers(resp.get_data(as_text=True), base)
+                # the app's own pages hold nothing the check flags: no baseline needed
+                found = new_dangers(resp.get_data(as_text=True), "")
                 assert not found, f"GET {url}?{query!r}: {found}"
+                if resp.status_code == 200:
+                    html_routes.add(url)
             checked += 1
+    routes = len(html_routes)
     print(f"\nF4 reflected: {routes} HTML GET routes × {len(PARAMS)} parameters, "
           f"{len(payloads)} payloads per route, {checked} requests")
-    assert routes >= 50
+    assert routes >= 100
 
 
 def test_forms_echoing_input_render_no_payload_executable(app, world):
@@ -413,7 +416,7 @@ def test_forms_echoing_input_render_no_payload_executable(app, world):
     accepted page (form errors echo the input) must not run it."""
     inside = _objects(world, "in")
     db.session.commit()
-    payloads = PAYLOADS if FULL else sample(4)
+    payloads = [p.replace("\x00", "") for p in (PAYLOADS if FULL else sample(3))]
     clients: dict[str, Client] = {}
     checked = 0
     skip = {"auth.logout"}
