@@ -26,7 +26,7 @@ from tests.factories import PASSWORD, build_world, make_user
 from tests.onboarding.factories import nominee, onboarding_program
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"
-NEW_PASSWORD = "Jinque-shan-2026!"
+NEW_PASSWORD = "Jinque-shan-2026!"  # noqa: S105 - a test account
 NAME = "孙晓燕"
 QUESTIONS = [  # type, stem, options, answer, what the candidate does
     ("single_choice", "最低生活保障的审核确认由哪一级民政部门负责？",
@@ -34,7 +34,8 @@ QUESTIONS = [  # type, stem, options, answer, what the candidate does
     ("true_false", "民政助理员可以把困难群众的身份证号码发到微信群里核对。", [], False),
     ("multiple_choice", "入户调查时应当记录哪些内容？",
      ["家庭成员", "收入情况", "个人爱好", "财产状况"], [0, 1, 3]),
-    ("fill_blank", "临时救助的申请一般向户籍所在地的____提出。", [], [["乡镇人民政府", "街道办事处"]]),
+    ("fill_blank", "临时救助的申请一般向户籍所在地的____提出。", [],
+     [["乡镇人民政府", "街道办事处"]]),
 ]
 
 
@@ -84,7 +85,8 @@ def _answered(page, position: int) -> bool:  # noqa: ANN001
     if kind == "fill_blank":
         return q.locator("input[type=text]").first.input_value() == answer[0][0]
     if kind == "true_false":
-        return q.locator(f"input[name=q{position}][value={'true' if answer else 'false'}]").is_checked()
+        value = "true" if answer else "false"
+        return q.locator(f"input[name=q{position}][value={value}]").is_checked()
     return all(q.locator(f"input[name=q{position}][value='{i}']").is_checked() for i in answer)
 
 

@@ -108,7 +108,8 @@ def test_township_scores_county_confirms_hr_reports(live, journey, width):  # no
     page.get_by_role("link", name="等次分布").first.click()
     chart = page.locator("figure img")
     chart.scroll_into_view_if_needed()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=chart.element_handle())
     j.shot("hr-grade-report")
     with page.expect_download() as info:
         page.get_by_role("link", name="导出 Excel").click()

@@ -74,7 +74,8 @@ def _fill_template(template: Path, out: Path) -> None:
     header = [c.value for c in next(sheet.iter_rows(min_row=1, max_row=1))]
     for kind, stem, options, answer in ROWS:
         values = {"题型": kind, "题干": stem, "答案": answer, "分值": 10}
-        values.update({f"选项{letter}": text for letter, text in zip("ABCD", options)})
+        values.update({f"选项{letter}": text
+                       for letter, text in zip("ABCD", options, strict=False)})
         sheet.append([values.get(h) for h in header])
     book.save(out)
 
@@ -106,7 +107,8 @@ def test_trainer_authors_builds_an_exam_schedules_and_takes_the_roll(live, journ
     page.get_by_role("link", name="添加课时").click()
     page.locator("#title").fill(LESSON)
     page.locator("#minutes").fill("30")
-    page.locator("#body").fill("## 受理\n\n申请人向户籍所在地乡镇人民政府提出申请。\n\n- 核对材料\n- 登记受理")
+    page.locator("#body").fill(
+        "## 受理\n\n申请人向户籍所在地乡镇人民政府提出申请。\n\n- 核对材料\n- 登记受理")
     page.get_by_role("button", name="保存", exact=True).click()
     page.wait_for_load_state("load")
     j.shot("lesson-saved")
