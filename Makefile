@@ -69,9 +69,23 @@ DB ?= sqlite
 ROUNDS ?= 3
 DURATION ?= 10
 BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
-bench: $(VENV)/.run-installed translations
+bench: $(VENV)/.bench-installed translations
 	BENCH_PG_URL="$(BENCH_PG_URL)" $(PY) bench/run.py --size $(SIZE) --db $(DB) \
-	  --rounds $(ROUNDS) --duration $(DURATION)
+	  --rounds $(ROUNDS) --duration $(DURATION) $(if $(RESULTS),--results $(RESULTS))
+
+## bench-window: bounded Locust exam-window replay (docs/benchmarks.md); 0 = the defaults
+USERS ?= 0
+WINDOW ?= 120
+EXAM ?= 180
+RAMP ?= 30
+PERIOD ?= 0
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.run-installed
+	$(PIP) install --quiet -e '.[bench]'
+	touch $@
+
+bench-window: $(VENV)/.bench-installed translations
+	BENCH_PG_URL="$(BENCH_PG_URL)" $(PY) bench/window.py --size $(SIZE) --db $(DB) \
+	  --users $(USERS) --window $(WINDOW) --exam-time $(EXAM) --ramp $(RAMP) --period $(PERIOD) $(if $(RESULTS),--results $(RESULTS))
 
 lint: $(VENV)/.test-installed
 	$(PIP) install --quiet ruff
