@@ -1,21 +1,25 @@
-"""F1 — the authorization matrix: every route of ``app.url_map`` × 10 principals × scope relation.
+"""F1 — the authorization matrix: every route of ``app.url_map`` × 11 principals × scope relation.
 
 Principals (``tests/security/corpus.py``): anon, trainee, trainer at the township, county and
-city, county HR, county unit administrator, system, security and audit administrators. Objects
-come in two bundles: county A (the principals' own county: for each principal the object is in
-its own unit, a child, or a parent, depending on the model's level) and the sibling county B
-(the city policy: another city). Each route is requested once per principal and bundle with its
-GET form, or a POST with a valid CSRF token and an empty body when it has no GET; a route without
-an object is requested once per principal.
+city, county HR, county unit administrator, city HR + unit administrator, system, security and
+audit administrators. Objects come in two bundles: county A (the principals' own county: for
+each principal the object is in its own unit, a child, or a parent, depending on the model's
+level) and the sibling county B (the city policy: another city). Each route is requested once
+per principal and bundle with its GET form, or a POST with a valid CSRF token and an empty body
+when it has no GET; a route without an object is requested once per principal. Each principal
+meets a freshly built database, so one principal's POSTs never change another's cells.
 
 The expected outcome of a cell comes from ``tests/security/oracle.py`` (area of the endpoint ×
 areas of the role from the specification × does the principal's unit cover the object's unit),
 never from the route decorator. A deny is 401/403/404 or a redirect to the login page; an allow
 is any other status below 500; 5xx fails.
 
-Measured (SQLite, this commit): 251 routes (100 % covered), 3,989 cells — own 427, child 766,
-parent 105, sibling 533, other user 25, global (administrators) 1,088, no object 1,045 — 0
-unexpected allows, 0 unexpected denies. The whole matrix runs in CI.
+Measured (SQLite, this commit):
+* full (``LMS_FULL_CORPORA=1``): 251 routes (100 % covered), 4,466 cells — own 333, child 857,
+  parent 199, sibling 769, other user 12, global (administrators) 1,240, no object 1,056 —
+  0 unexpected allows, 0 unexpected denies; about 300 s on the shared box;
+* CI (``CI_PLAN``: anon, trainee, township trainer, security admin on county A, county unit
+  administrator on A and B): 251 routes (100 %), 1,410 cells, 0 unexpected; about 33 s of CPU.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from tests.security.corpus import (
     url_for_rule,
 )
 
-MIN_CELLS = 4_000 if FULL else 1_400
+MIN_CELLS = 4_400 if FULL else 1_400
 
 
 class Oracle:
