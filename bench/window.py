@@ -168,9 +168,10 @@ def _md(args: argparse.Namespace, machine: dict, res: dict) -> str:
     if w["sustained"] >= TARGET_WRITES:
         verdict = "met"
     elif offered < TARGET_WRITES * 0.95:
-        verdict = (f"not tested: the replay offered only {offered:.0f} writes/s (users ÷ period); "
-                   f"raise it with `PERIOD={max(1, int(res['users'] / TARGET_WRITES))}` "
-                   "or more users")
+        hint = (f"`PERIOD={res['users'] / TARGET_WRITES:.1f}`" if res["users"] >= TARGET_WRITES
+                else f"{TARGET_WRITES} or more users (e.g. `USERS=2000 PERIOD=4` at M)")
+        verdict = (f"not tested: the replay offered only {offered:.0f} writes/s (users ÷ "
+                   f"period); it needs {hint}")
     else:
         verdict = f"**missed** by {TARGET_WRITES - w['sustained']:.0f} writes/s"
     lines += ["", "## Writes and correctness", "",
