@@ -93,8 +93,8 @@ def _md(args: Any, machine: dict, setup: Any, summary: dict, runs: list[dict],
         seconds: float) -> str:
     load = machine["load_at_start"]
     lines = [f"# Benchmark {machine['date'][:10]} — size {args.size}, {args.db}", ""]
-    lines += ["> **Provisional.** First measurement of the harness; the 2-core machine was running "
-              "other work at the same time." if load[0] <= 1 else
+    lines += [f"> Load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at start: nothing "
+              "else ran on the 2 cores." if load[0] <= 1 else
               f"> **Provisional — shared machine:** load average {load[0]:.2f} / {load[1]:.2f} / "
               f"{load[2]:.2f} at start (> 1: other work was running on the same 2 cores). Ratios "
               "within a round are more trustworthy than absolute numbers.", ""]
