@@ -20,7 +20,6 @@ import argparse
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -48,19 +47,6 @@ def ensure_locust() -> None:
     if not LOCUST.exists():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",  # noqa: S603
                         "locust>=2.20"], check=True, timeout=900)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        pass
 
 
 def _warm_up(auth: tuple[str, str], seconds: float = 3) -> None:
@@ -261,7 +247,7 @@ def main() -> int:  # noqa: PLR0915 - one linear procedure
         db_check = _check_db(setup.run_url, outcome)
     finally:
         if locust is not None:
-            _stop(locust)
+            server.stop(locust)
         server.stop(proc)
         if args.db == "pg":
             prepare.drop_pg(setup.run_url)

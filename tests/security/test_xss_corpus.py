@@ -370,6 +370,14 @@ def _get_rules(app):
     return [(rule, access) for rule, access in _routes(app, "GET")]
 
 
+def _logged_in(clients: dict[str, Client], app, username: str) -> Client:  # noqa: ANN001
+    """One logged-in client per user name, reused across routes."""
+    if username not in clients:
+        clients[username] = Client(app)
+        clients[username].login(username)
+    return clients[username]
+
+
 def test_reflected_query_parameters_render_no_payload_executable(app, client, world):
     """Every GET route × every query parameter the code reads, as an actor of county A."""
     inside = _objects(world, "in")
@@ -385,10 +393,7 @@ def test_reflected_query_parameters_render_no_payload_executable(app, client, wo
         actor = _actor(world, access.perm)
         if actor is None:
             continue
-        if actor.username not in clients:
-            clients[actor.username] = Client(app)
-            clients[actor.username].login(actor.username)
-        c = clients[actor.username]
+        c = _logged_in(clients, app, actor.username)
         url = _url(rule, inside)
         if FULL:
             queries = [{p: payload for p in PARAMS} for payload in payloads]
@@ -426,10 +431,7 @@ def test_forms_echoing_input_render_no_payload_executable(app, world):
         actor = _actor(world, access.perm)
         if actor is None:
             continue
-        if actor.username not in clients:
-            clients[actor.username] = Client(app)
-            clients[actor.username].login(actor.username)
-        c = clients[actor.username]
+        c = _logged_in(clients, app, actor.username)
         url = _url(rule, inside)
         page = c.get(url)
         if page.status_code != 200 or not page.mimetype.startswith("text/html"):
