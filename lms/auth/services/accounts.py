@@ -19,7 +19,7 @@ from lms.auth.services.common import (
     token_hash,
 )
 from lms.auth.services.roles import ensure_covers, ensure_manageable
-from lms.auth.services.sessions import revoke_all_sessions
+from lms.auth.services.sessions import count_failure, revoke_all_sessions
 from lms.errors import NotAllowed, ValidationFailed
 from lms.extensions import db
 from lms.i18n import _
@@ -98,12 +98,7 @@ def change_password(user: User, old: str, new: str, *, now: datetime) -> None:
         audit.record(user, "auth.login_failed", user, now=now, reason="locked")
         raise ValidationFailed(_("当前密码不正确。"), "current")
     if not passwords.verify(ph, user.password_hash, old):
-        user.failed_logins += 1
-        audit.record(user, "auth.login_failed", user, now=now, reason="current_password")
-        if user.failed_logins >= settings()["LOCKOUT_THRESHOLD"]:
-            user.locked_until = now + timedelta(minutes=settings()["LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            audit.record(user, "auth.lockout", user, now=now)
+        if count_failure(user, now=now, reason="current_password"):
             revoke_all_sessions(user, now=now)
         raise ValidationFailed(_("当前密码不正确。"), "current")
     user.failed_logins = 0

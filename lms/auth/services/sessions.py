@@ -69,13 +69,7 @@ def authenticate(login: str, password: str, *, now: datetime, ip: str | None = N
         audit.record(user, "auth.login_failed", user, now=now, reason="locked")
         raise LoginFailed
     if not passwords.verify(ph, user.password_hash, password) or not user.is_active:
-        user.failed_logins += 1
-        reason = "inactive" if not user.is_active else "password"
-        audit.record(user, "auth.login_failed", user, now=now, reason=reason)
-        if user.failed_logins >= settings()["LOCKOUT_THRESHOLD"]:
-            user.locked_until = now + timedelta(minutes=settings()["LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            audit.record(user, "auth.lockout", user, now=now)
+        count_failure(user, now=now, reason="inactive" if not user.is_active else "password")
         raise LoginFailed
     user.failed_logins = 0
     user.locked_until = None
@@ -84,6 +78,20 @@ def authenticate(login: str, password: str, *, now: datetime, ip: str | None = N
         user.password_hash = ph.hash(password)
     audit.record(user, "auth.login", user, now=now)
     return user
+
+
+def count_failure(user: User, *, now: datetime, reason: str) -> bool:
+    """A wrong password on any login path (the login form, the current password of a password
+    change): audited and counted; the ``LOCKOUT_THRESHOLD``-th locks the account for
+    ``LOCKOUT_MINUTES``. True when this failure locked it."""
+    user.failed_logins += 1
+    audit.record(user, "auth.login_failed", user, now=now, reason=reason)
+    if user.failed_logins < settings()["LOCKOUT_THRESHOLD"]:
+        return False
+    user.locked_until = now + timedelta(minutes=settings()["LOCKOUT_MINUTES"])
+    user.failed_logins = 0
+    audit.record(user, "auth.lockout", user, now=now)
+    return True
 
 
 def start_session(user: User, *, now: datetime, ip: str | None, user_agent: str | None) -> str:
