@@ -70,6 +70,7 @@ def change_password() -> Response | str:
                     # every session of the account has ended
                     logout_user()
                     session.clear()
+                    flash(_("用户名或密码错误，或账号已被锁定。连续输错5次将锁定15分钟。"), "error")
                     return redirect(url_for("auth.login"))
             getattr(form, exc.field or "new").errors = [str(exc)]
         else:

@@ -109,7 +109,11 @@ def test_current_password_on_the_change_page_locks_too(app, world, clock):
         fail()
     assert _user("a_hr").locked_until is None
     assert holder.get("/auth/account").status_code == 200  # still signed in
-    fail()
+    holder._fresh_g()
+    fifth = holder.http.post("/auth/password", data={
+        "current": WRONG, "new": NEW, "confirm": NEW, "csrf_token": holder.csrf()},
+        follow_redirects=True)
+    assert "连续输错5次将锁定15分钟" in fifth.get_data(as_text=True)  # told why, on the login page
     locked_at = clock.now
     assert _user("a_hr").locked_until == locked_at + timedelta(minutes=15)
     # the lock ends every session: the hijacked one cannot go on guessing
