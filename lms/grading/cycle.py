@@ -168,6 +168,9 @@ def add_missing(rnd: EvaluationRound, *, now: datetime) -> int:
     return len(rows)
 
 
+STANDING = ("level", "prior_grades", "since_change")
+
+
 def _standing(past: list[roster.Past]) -> dict[str, Any]:
     """Level held, earlier grades and years at the level, from the confirmed earlier years."""
     pairs = [(h.level, h.new_level) for h in past]
@@ -180,9 +183,16 @@ def refresh_history(rnd: EvaluationRound) -> int:
     approved after this round opened); returns how many sheets changed."""
     history = roster.histories(_people_subquery(rnd), rnd.year)
     changed = 0
-    for row in rows_of(rnd):
-        standing = _standing(history.get(row.person_id, []))
-        if any(getattr(row, k) != v for k, v in standing.items()):
+    # The standing columns only (no sheet objects with their joined round, person and village):
+    # a sheet is loaded only when its standing changed.
+    for row_id, person_id, *held in db.session.execute(
+            select(Evaluation.id, Evaluation.person_id, Evaluation.level,
+                   Evaluation.prior_grades, Evaluation.since_change)
+            .where(Evaluation.round_id == rnd.id).order_by(Evaluation.id)).all():
+        standing = _standing(history.get(person_id, []))
+        if held != [standing[k] for k in STANDING]:
+            row = db.session.get(Evaluation, row_id)
+            assert row is not None
             for k, v in standing.items():
                 setattr(row, k, v)
             changed += 1
@@ -245,11 +255,16 @@ def recompute(rnd: EvaluationRound, township_ids: Iterable[int] | None,
     ids = None if township_ids is None else set(township_ids)
     if ids is not None and not ids:
         return []
-    query = select(Evaluation).where(Evaluation.round_id == rnd.id).options(lazyload("*"))
+    # The sheets as rows of their coded columns (autoflushed first, so a writer's pending change
+    # is in them): sheet objects are loaded only for the rows to rewrite or reseal, and the codes
+    # are checked against what is stored (writers change fields, sometimes flush, then call this).
+    coded = (Evaluation.__table__.c[f] for f in integrity.EVALUATION_FIELDS)
+    query = select(Evaluation.id, *coded, Evaluation.mac).where(Evaluation.round_id == rnd.id)
     if ids is not None:
         query = query.where(Evaluation.township_id.in_(ids))
-    rows = list(db.session.scalars(query.order_by(Evaluation.id)))
-    complete = [r for r in rows if r.complete]
+    rows = db.session.execute(query.order_by(Evaluation.id)).all()
+    complete = [r for r in rows if None not in (r.work, r.diligence, r.integrity, r.satisfaction,
+                                                r.competence)]
     totals = [rules.total({c: getattr(r, c) for c in rules.COMPONENTS}) for r in complete]
     standings = [rules.Standing(str(r.township_id), rules.id_key(r.person_id), t, r.competence,
                                 rules.grade(t, r.veto, policy))
@@ -261,18 +276,44 @@ def recompute(rnd: EvaluationRound, township_ids: Iterable[int] | None,
         prior = [Grade(x) for x in r.prior_grades.split("|") if x]
         outcome = rules.level_outcome(r.level, prior, r.since_change, g, policy)
         result[r.id] = (t, g.value, outcome.new_level, outcome.replace)
-    changed = []
+    key = integrity.code_key()
+    outcome_changed, to_seal = set(), []
     for r in rows:
-        t, g, new_level, replace = result[r.id]
-        if (r.total, r.grade, r.new_level, r.replace) != (t, g, new_level, replace):
-            r.total, r.grade, r.new_level, r.replace = t, g, new_level, replace
+        if (r.total, r.grade, r.new_level, r.replace) != result[r.id]:
+            outcome_changed.add(r.id)
+            to_seal.append(r.id)
+        elif r.mac != integrity.mac_of_values("evaluation", r[1:-1], key):
+            to_seal.append(r.id)
+    changed = []
+    for r in _sheets(to_seal):
+        if r.id in outcome_changed:
+            r.total, r.grade, r.new_level, r.replace = result[r.id]
             changed.append(r)
-        # Writers change fields before this query autoflushes them, so compare, don't ask the
-        # session what is modified.
-        if r.mac != integrity.mac_of("evaluation", r):
-            integrity.seal(r)
+        r.mac = integrity.mac_of("evaluation", r, key)
     db.session.flush()
     return changed
+
+
+#: Sheets loaded per statement (below every database's bound-parameter limit).
+CHUNK = 500
+
+
+def _sheets(ids: list[int]) -> list[Evaluation]:
+    """The sheet objects of *ids* (in that order): those in the session as they are, the others
+    in one statement per ``CHUNK``."""
+    found: dict[int, Evaluation] = {}
+    missing = []
+    for row_id in ids:
+        obj = db.session.identity_map.get(db.session.identity_key(Evaluation, row_id))
+        if obj is not None:
+            found[row_id] = obj
+        else:
+            missing.append(row_id)
+    for start in range(0, len(missing), CHUNK):
+        found.update((r.id, r) for r in db.session.scalars(
+            select(Evaluation).where(Evaluation.id.in_(missing[start:start + CHUNK]))
+            .options(lazyload("*"))))
+    return [found[row_id] for row_id in ids]
 
 
 # ---------------------------------------------------------------- entering scores

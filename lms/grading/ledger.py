@@ -201,21 +201,34 @@ def compute_quarter(county: OrgUnit, year: int, quarter: int, *, actor: Any,
     return run
 
 
+#: The columns a line's amount is computed into (the keys of ``compute_quarter``'s values).
+LINE_VALUES = ("person_id", "org_unit_id", "township_id", "county_id", "level", "months", "grade",
+               "amount_fen")
+
+
 def _write_lines(run: StipendQuarter, wanted: dict[int, dict[str, Any]]) -> int:
-    existing = {line.post_id: line for line in db.session.scalars(
-        select(StipendLine).where(StipendLine.run_id == run.id).options(lazyload("*")))}
-    gone = [line.id for post_id, line in existing.items() if post_id not in wanted]
+    # The computed columns only, as rows: a line object is loaded only when its values changed
+    # (a recomputation, and the one in every confirmation, usually changes none).
+    existing = {post_id: (line_id, values) for line_id, post_id, *values in db.session.execute(
+        select(StipendLine.id, StipendLine.post_id,
+               *(StipendLine.__table__.c[k] for k in LINE_VALUES))
+        .where(StipendLine.run_id == run.id)).all()}
+    gone = [line_id for post_id, (line_id, _v) in existing.items() if post_id not in wanted]
     if gone:
         db.session.execute(delete(StipendLine).where(StipendLine.id.in_(gone)))
     changed = len(gone)
     fresh = []
+    key = integrity.code_key()
     for post_id, values in wanted.items():
-        line = existing.get(post_id)
-        if line is None:
+        found = existing.get(post_id)
+        if found is None:
             new = {"run_id": run.id, "post_id": post_id, "year": run.year,
                    "quarter": run.quarter, **values}
-            fresh.append({**new, "mac": integrity.mac_of("stipend_line", SimpleNamespace(**new))})
-        elif any(getattr(line, k) != v for k, v in values.items()):
+            fresh.append({**new, "mac": integrity.mac_of("stipend_line", SimpleNamespace(**new),
+                                                         key)})
+        elif found[1] != [values[k] for k in LINE_VALUES]:
+            line = db.session.get(StipendLine, found[0], options=[lazyload("*")])
+            assert line is not None
             for k, v in values.items():
                 setattr(line, k, v)
             integrity.seal(line)
