@@ -161,7 +161,7 @@ def _apply_evaluation(change: ChangeRequest, actor: Any, now: datetime) -> None:
     changed = cycle.recompute(row.round, {row.township_id})
     change.after = {**change.after, "total": str(row.total), "grade": row.grade,
                     "new_level": row.new_level, "replace": row.replace,
-                    "also_changed": [r.id for r in changed if r.id != row.id]}
+                    "also_changed": [i for i in changed if i != row.id]}
     cycle.open_flagged(row.round, actor=actor, now=now)
 
 

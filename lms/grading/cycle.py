@@ -22,8 +22,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import bindparam, func, insert, select
 
 from lms import audit
 from lms.auth.access import ensure
@@ -164,7 +163,9 @@ def add_missing(rnd: EvaluationRound, *, now: datetime) -> int:
         _fill_competence(row, inputs.get(p.person_id), policy)
         row.mac = integrity.mac_of("evaluation", row)
         rows.append(vars(row))
-    db.session.execute(insert(Evaluation), rows)  # one executemany for the whole county
+    # One executemany for the whole county (a Core insert: the rows are complete, so the ORM's
+    # bulk path would only add per-row bookkeeping).
+    db.session.execute(insert(Evaluation.__table__), rows)
     return len(rows)
 
 
@@ -248,16 +249,17 @@ def rows_of(rnd: EvaluationRound, township_ids: Iterable[int] | None = None) -> 
 
 
 def recompute(rnd: EvaluationRound, township_ids: Iterable[int] | None,
-              policy: Policy | None = None) -> list[Evaluation]:
+              policy: Policy | None = None) -> list[int]:
     """Totals, grades (veto, the 优秀 cap per township), new levels and replacement flags of the
-    given townships (all when None); reseal every row that changed. Returns the changed rows."""
+    given townships (all when None); reseal every row that changed. Returns the ids of the rows
+    whose outcome changed."""
     policy = policy or policy_of(rnd)
     ids = None if township_ids is None else set(township_ids)
     if ids is not None and not ids:
         return []
     # The sheets as rows of their coded columns (autoflushed first, so a writer's pending change
-    # is in them): sheet objects are loaded only for the rows to rewrite or reseal, and the codes
-    # are checked against what is stored (writers change fields, sometimes flush, then call this).
+    # is in them), and the codes checked against what is stored (writers change fields, sometimes
+    # flush, then call this).
     coded = (Evaluation.__table__.c[f] for f in integrity.EVALUATION_FIELDS)
     query = select(Evaluation.id, *coded, Evaluation.mac).where(Evaluation.round_id == rnd.id)
     if ids is not None:
@@ -277,43 +279,30 @@ def recompute(rnd: EvaluationRound, township_ids: Iterable[int] | None,
         outcome = rules.level_outcome(r.level, prior, r.since_change, g, policy)
         result[r.id] = (t, g.value, outcome.new_level, outcome.replace)
     key = integrity.code_key()
-    outcome_changed, to_seal = set(), []
+    changed, updates = [], []
     for r in rows:
+        values = dict(zip(integrity.EVALUATION_FIELDS, r[1:-1], strict=True))
         if (r.total, r.grade, r.new_level, r.replace) != result[r.id]:
-            outcome_changed.add(r.id)
-            to_seal.append(r.id)
-        elif r.mac != integrity.mac_of_values("evaluation", r[1:-1], key):
-            to_seal.append(r.id)
-    changed = []
-    for r in _sheets(to_seal):
-        if r.id in outcome_changed:
-            r.total, r.grade, r.new_level, r.replace = result[r.id]
-            changed.append(r)
-        r.mac = integrity.mac_of("evaluation", r, key)
+            changed.append(r.id)
+            values.update(zip(OUTCOME, result[r.id], strict=True))
+        mac = integrity.mac_of_values("evaluation", values.values(), key)
+        if mac == r.mac:
+            continue
+        obj = db.session.identity_map.get(db.session.identity_key(Evaluation, r.id))
+        if obj is not None:  # keep the object in the session current
+            for k in OUTCOME:
+                setattr(obj, k, values[k])
+            obj.mac = mac
+        else:
+            updates.append({"b_id": r.id, "mac": mac, **{k: values[k] for k in OUTCOME}})
+    if updates:  # one executemany for the sheets not loaded as objects
+        table = Evaluation.__table__
+        db.session.execute(table.update().where(table.c.id == bindparam("b_id")), updates)
     db.session.flush()
     return changed
 
 
-#: Sheets loaded per statement (below every database's bound-parameter limit).
-CHUNK = 500
-
-
-def _sheets(ids: list[int]) -> list[Evaluation]:
-    """The sheet objects of *ids* (in that order): those in the session as they are, the others
-    in one statement per ``CHUNK``."""
-    found: dict[int, Evaluation] = {}
-    missing = []
-    for row_id in ids:
-        obj = db.session.identity_map.get(db.session.identity_key(Evaluation, row_id))
-        if obj is not None:
-            found[row_id] = obj
-        else:
-            missing.append(row_id)
-    for start in range(0, len(missing), CHUNK):
-        found.update((r.id, r) for r in db.session.scalars(
-            select(Evaluation).where(Evaluation.id.in_(missing[start:start + CHUNK]))
-            .options(lazyload("*"))))
-    return [found[row_id] for row_id in ids]
+OUTCOME = ("total", "grade", "new_level", "replace")
 
 
 # ---------------------------------------------------------------- entering scores

@@ -233,8 +233,8 @@ def _write_lines(run: StipendQuarter, wanted: dict[int, dict[str, Any]]) -> int:
                 setattr(line, k, v)
             integrity.seal(line)
             changed += 1
-    if fresh:  # one executemany: a county's quarter is hundreds of lines
-        db.session.execute(insert(StipendLine), fresh)
+    if fresh:  # one (Core) executemany: a county's quarter is hundreds of lines
+        db.session.execute(insert(StipendLine.__table__), fresh)
         changed += len(fresh)
     db.session.flush()
     return changed

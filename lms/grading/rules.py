@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from lms.grading.policy import COMPONENTS, ENTRY_LEVEL, TOP_LEVEL, Grade, Policy
 
@@ -187,6 +188,7 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, monthrange(year, month)[1])
 
 
+@lru_cache(maxsize=4096)  # pure; a county's quarter asks it for every post
 def months_in_post(in_post_on: date | None, ended_on: date | None, year: int,
                    quarter: int) -> int:
     """Months of *quarter* that count for pay: a month counts if the person was in post on at

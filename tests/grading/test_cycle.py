@@ -245,3 +245,25 @@ def test_person_page_shows_the_sheets_and_stipends_to_county_staff_only(c, clien
     client.logout()
     client.login(world.trainee.username)
     assert 'id="evaluations"' not in client.get(url).get_data(as_text=True)
+
+
+def test_recompute_reseals_what_writers_flushed_and_keeps_loaded_sheets_current(c):
+    """recompute reads the sheets as rows: a sheet the caller holds is updated in place, a sheet
+    not loaded is updated by id, a flushed change and a row edited without its code are both
+    resealed, and the ids of the sheets whose outcome changed are returned."""
+    rnd = _open(c)
+    score_all(c, rnd, {i: (38, 14, 10, 14) for i in range(7)})
+    rows = _rows(rnd)
+    held, other = rows[c.people[0].id], rows[c.people[1].id]
+    before = held.total
+    held.work = held.work - 8  # a writer's change, flushed before the recompute
+    db.session.flush()
+    db.session.expunge(other)  # not in the session: updated by id
+    db.session.execute(text("UPDATE evaluation SET hours = 7 WHERE id = :id"), {"id": other.id})
+    changed = cycle.recompute(rnd, None)
+    assert held.id in changed and other.id not in changed
+    assert all(isinstance(i, int) for i in changed)
+    assert held.total == before - 8 and held.mac == integrity.mac_of("evaluation", held)
+    db.session.commit()
+    assert integrity.first_problem() is None
+    assert db.session.get(Evaluation, other.id).hours == D("7.0")
