@@ -149,6 +149,7 @@ def main() -> None:
     print(text)
     if not args.no_write:
         db_name = "pg" if result["db"] == "postgresql" else result["db"]
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         stem = Path(args.out) / f"{result['date']}-L-{db_name}-report"
         stem.with_suffix(".json").write_text(json.dumps(result, ensure_ascii=False, indent=1),
                                              encoding="utf-8")

@@ -95,6 +95,11 @@ def _mac(key: str, prev_hash: str, entry: Any) -> str:
     return hmac.new(key.encode(), prev_hash.encode() + canonical(entry), hashlib.sha256).hexdigest()
 
 
+def entry_mac(prev_hash: str, entry: Any) -> str:
+    """The HMAC an entry with this content and predecessor must carry (checks one entry)."""
+    return _mac(_key(), prev_hash, entry)
+
+
 def _key() -> str:
     key = current_app.config.get("AUDIT_KEY") or current_app.config["SECRET_KEY"]
     return str(key)

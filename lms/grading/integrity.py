@@ -26,7 +26,7 @@ from operator import attrgetter
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, Integer, Numeric, String, func, select
 
 from lms.audit import AuditEntry
 from lms.extensions import db
@@ -71,6 +71,29 @@ def _text(value: Any) -> Any:
 def _canonical_values(table: str, values: Any) -> bytes:
     """The canonical text of *values*, the row's ``FIELDS[table]`` in that order."""
     return _ENCODE([table, *map(_text, values)]).encode()
+
+
+def _one_place(value: Any) -> Any:
+    return None if value is None else f"{value:.1f}"
+
+
+def _bool(value: Any) -> Any:
+    return None if value is None else int(value)
+
+
+def _converters(model: Any, table: str) -> list[tuple[int, Any]]:
+    """(position, converter) for the columns whose database value ``_text`` changes: the walk
+    converts only those, chosen by column type, instead of testing every value (same text)."""
+    out = []
+    for i, name in enumerate(FIELDS[table]):
+        kind = model.__table__.c[name].type
+        if isinstance(kind, Numeric):
+            out.append((i, _one_place))
+        elif isinstance(kind, Boolean):
+            out.append((i, _bool))
+        elif not isinstance(kind, Integer | String):
+            out.append((i, _text))
+    return out
 
 
 def canonical(table: str, row: Any) -> bytes:
@@ -130,16 +153,21 @@ def iter_problems(batch: int | None = None, **where: Any) -> Iterator[RowProblem
     keyed = hmac.new(code_key(), digestmod=hashlib.sha256)
     for model, table in ((Evaluation, "evaluation"), (StipendLine, "stipend_line")):
         columns = [model.__table__.c[f] for f in FIELDS[table]]
+        convert = _converters(model, table)
         query = select(model.id, *columns, model.mac)
-        for name, value in where.items():
-            query = query.where(model.__table__.c[name] == value)
+        for name, value in where.items():  # a value, or a list of values (county ids)
+            column = model.__table__.c[name]
+            query = query.where(column.in_(value) if isinstance(value, list | tuple)
+                                else column == value)
         rows = db.session.execute(query.order_by(model.id)
                                   .execution_options(yield_per=batch or BATCH))
         try:
             for r in rows:  # (id, *fields, mac) read by position: the walk's hot loop
                 row_id, *values, mac = r
+                for i, fn in convert:
+                    values[i] = fn(values[i])
                 code = keyed.copy()
-                code.update(_canonical_values(table, values))
+                code.update(_ENCODE([table, *values]).encode())
                 if not hmac.compare_digest(mac or "", code.hexdigest()):
                     yield RowProblem(table, row_id)
         finally:

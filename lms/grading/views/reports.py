@@ -20,7 +20,7 @@ from lms.auth.access import MAX_ID, Scope, requires
 from lms.auth.perms import Perm
 from lms.db import local_date, utcnow
 from lms.extensions import db
-from lms.grading import charts, integrity, reports
+from lms.grading import charts, reports, verified
 from lms.grading import report_export as export
 from lms.grading.views import bp
 from lms.i18n import _, _l
@@ -160,24 +160,26 @@ def _page(name: str) -> str:
         is_money=lambda v: isinstance(v, export.Money))
 
 
-def _integrity_ok(frame: reports.Frame) -> bool:
+def _integrity(frame: reports.Frame) -> verified.Verdict:
     """No broken grade or stipend row in the unit (the whole database for a city view)."""
     unit = frame.unit
     column = {Level.COUNTY.value: "county_id", Level.TOWNSHIP.value: "township_id",
               Level.VILLAGE.value: "org_unit_id"}.get(unit.level) if unit is not None else None
     where = {column: unit.id} if column and unit is not None else {}
-    return not integrity.broken_rows(**where)
+    return verified.check(**where)
 
 
 def _export(name: str, kind: str) -> Response:
     args = _args()
-    if not _integrity_ok(args.frame):
+    checked = _integrity(args.frame)
+    if not checked.ok:
         flash(_("考评或补贴数据的完整性校验未通过，已暂停导出。请联系安全管理员核查。"), "error")
         return redirect(url_for(f"grading.report_{name}", **args.query))
     built = _build(name, args.frame, None)
     data = export.to_xlsx(built.table) if kind == "xlsx" else export.to_csv(built.table)
     unit = args.frame.unit
     begin_write()
+    verified.record(checked, current_user, now=utcnow())
     audit.record(current_user, "grading.report_export", None,
                  org_unit_id=unit.id if unit is not None else None, now=utcnow(), report=name,
                  year=args.frame.year, format=kind, rows=len(built.table.rows))
