@@ -114,6 +114,7 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "stipend.confirm": _l("确认发放季度补贴"),
     "stipend.payroll_export": _l("导出补贴发放表"),
     "grading.report_export": _l("导出考评统计报表"),
+    "integrity.verified": _l("导出前完整性校验通过（记录各县指纹）"),
     "grading.change_propose": _l("提出结果更正申请"),
     "grading.change_approve": _l("批准结果更正申请"),
     "grading.change_reject": _l("驳回结果更正申请"),

@@ -105,5 +105,5 @@ def check(**where: Any) -> Verdict:
 def record(verdict: Verdict, actor: Any, *, now: Any) -> None:
     """Append the verified map after the export (in the export's write transaction)."""
     if verdict.record:
-        audit.record(actor, ACTION, None, now=now, counties=verdict.record,
+        audit.record(actor, "integrity.verified", None, now=now, counties=verdict.record,
                      walked=len(verdict.walked))
