@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
 from bench import template, templates
-from lms.auth.models import User
+from lms.auth.models import User, UserSession
 from lms.db import utcnow, write_intent
 from lms.exams.models import Attempt, AttemptItem, QuestionVersion
 from lms.exams.paper import draw
@@ -100,13 +100,24 @@ def _window_exam(root_id: int, paper: list[QuestionVersion], now: Any) -> dict[s
             "window_responses": [_alternatives(v) for v in ordered]}
 
 
-def add(now: Any = None) -> dict[str, Any]:
+def _trainees(n: int) -> list[Any]:
+    """The template's *n* trainee accounts in the order of their session tokens (the template
+    opened their sessions first, then the staff's; at L they are the demo's own accounts, not
+    ``bench…`` ones)."""
+    ids = list(db.session.scalars(select(UserSession.user_id)
+                                  .where(UserSession.user_agent == "bench")
+                                  .order_by(UserSession.id).limit(n)))
+    found = {u.id: u for u in db.session.execute(
+        select(User.id, User.person_id, Person.org_unit_id)
+        .join(Person, Person.id == User.person_id).where(User.id.in_(ids)))}
+    return [found[i] for i in ids]
+
+
+def add(trainees: int, now: Any = None) -> dict[str, Any]:
     now = now or utcnow()
     root_id = db.session.execute(select(OrgUnit.id).where(OrgUnit.parent_id.is_(None))
                                  .order_by(OrgUnit.id).limit(1)).scalar_one()
-    users = db.session.execute(select(User.id, User.person_id, Person.org_unit_id)
-                               .join(Person, Person.id == User.person_id)
-                               .where(User.username.like("bench%")).order_by(User.id)).all()
+    users = _trainees(trainees)
     paper = template._paper()
     plan, exam_ids = _submit_exams(root_id, users, paper, now)
     meta: dict[str, Any] = {"submit_plan": plan, "submit_exam_ids": exam_ids}
@@ -130,7 +141,7 @@ def ensure(setup: templates.Setup, size: str, db_kind: str) -> None:
     app = template.make_app(template_url(setup, db_kind))
     with app.app_context():
         write_intent.set(True)
-        extra = add(utcnow() - timedelta(minutes=1))
+        extra = add(len(setup.meta["trainee_tokens"]), utcnow() - timedelta(minutes=1))
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
