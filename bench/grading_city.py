@@ -25,10 +25,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,7 +39,7 @@ from lms.demo import grading as demo_grading  # noqa: E402
 from lms.demo import load  # noqa: E402
 from lms.extensions import db  # noqa: E402
 from lms.grading import cycle, integrity, ledger  # noqa: E402
-from lms.grading.models import Evaluation, EvaluationRound, StipendLine  # noqa: E402
+from lms.grading.models import Evaluation, StipendLine  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 2, tzinfo=UTC)
 YEAR = 2025
@@ -64,24 +63,6 @@ class Clock:
             self.seconds[name] += time.perf_counter() - started
 
 
-def score_sheets(rnd: EvaluationRound, rng: random.Random) -> int:
-    """The seeded scores of every sheet, drawn as ``demo_grading.evaluate_year`` draws them, stored
-    (flushed) as the township forms would."""
-    score: Callable[..., Decimal] = demo_grading._score  # noqa: SLF001 - the demo's draws
-    rows = cycle.rows_of(rnd)
-    satisfaction: dict[int, Decimal] = {}
-    for row in rows:
-        row.work = score(rng, 33, 4, 40)
-        row.diligence = score(rng, 12.5, 1.5, 15)
-        row.integrity = score(rng, 8.8, 1, 10)
-        row.competence = score(rng, 15.5, 2.5, 20)
-        row.satisfaction = satisfaction.setdefault(row.org_unit_id, score(rng, 12.5, 1.5, 15))
-        if rng.random() < demo_grading.VETO_SHARE:
-            row.veto, row.veto_reason = True, "经查实存在优亲厚友问题（演示）"
-    db.session.flush()
-    return len(rows)
-
-
 def evaluate_year(clock: Clock, rng: random.Random) -> int:
     """``demo_grading.evaluate_year`` with each step timed."""
     at = demo_grading._at  # noqa: SLF001
@@ -90,7 +71,8 @@ def evaluate_year(clock: Clock, rng: random.Random) -> int:
         with clock.stage("open"):
             rnd = cycle.open_round(county, YEAR, actor=None, now=at(date(YEAR, 12, 1)))
         with clock.stage("score"):
-            total += score_sheets(rnd, rng)
+            total += demo_grading.score_sheets(rnd, rng)
+            db.session.flush()
         with clock.stage("recompute"):
             cycle.recompute(rnd, None)
         with clock.stage("publish"):

@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from lms.demo.divisions import COUNTY_CODE
 from lms.extensions import db
 from lms.grading import cycle, ledger
-from lms.grading.models import QuarterGrade
+from lms.grading.models import EvaluationRound, QuarterGrade
 from lms.grading.policy import Grade
 from lms.org.models import Level, OrgUnit
 
@@ -50,6 +50,22 @@ def _score(rng: random.Random, mean: float, sd: float, top: int) -> Decimal:
     return (Decimal(str(value)) / HALF).to_integral_value() * HALF
 
 
+def score_sheets(rnd: EvaluationRound, rng: random.Random) -> int:
+    """Seeded scores on every sheet of the round, as the township forms would enter them (one
+    satisfaction score per village, a veto now and then); returns the sheets scored."""
+    rows = cycle.rows_of(rnd)
+    satisfaction: dict[int, Decimal] = {}
+    for row in rows:
+        row.work = _score(rng, 33, 4, 40)
+        row.diligence = _score(rng, 12.5, 1.5, 15)
+        row.integrity = _score(rng, 8.8, 1, 10)
+        row.competence = _score(rng, 15.5, 2.5, 20)
+        row.satisfaction = satisfaction.setdefault(row.org_unit_id, _score(rng, 12.5, 1.5, 15))
+        if rng.random() < VETO_SHARE:
+            row.veto, row.veto_reason = True, "经查实存在优亲厚友问题（演示）"
+    return len(rows)
+
+
 def evaluate_year(year: int, rng: random.Random, progress: Progress = _quiet) -> int:
     """Open, score, publish and confirm *year* in every county; returns the sheets evaluated."""
     total = 0
@@ -57,21 +73,11 @@ def evaluate_year(year: int, rng: random.Random, progress: Progress = _quiet) ->
     for done, county in enumerate(every):
         progress("evaluation", done, len(every))
         rnd = cycle.open_round(county, year, actor=None, now=_at(date(year, 12, 1)))
-        rows = cycle.rows_of(rnd)
-        satisfaction: dict[int, Decimal] = {}
-        for row in rows:
-            row.work = _score(rng, 33, 4, 40)
-            row.diligence = _score(rng, 12.5, 1.5, 15)
-            row.integrity = _score(rng, 8.8, 1, 10)
-            row.competence = _score(rng, 15.5, 2.5, 20)
-            row.satisfaction = satisfaction.setdefault(row.org_unit_id,
-                                                       _score(rng, 12.5, 1.5, 15))
-            if rng.random() < VETO_SHARE:
-                row.veto, row.veto_reason = True, "经查实存在优亲厚友问题（演示）"
+        scored = score_sheets(rnd, rng)
         cycle.recompute(rnd, None)
         cycle.publish(rnd, actor=None, now=_at(date(year, 12, 15)))
         cycle.confirm(rnd, actor=None, now=_at(date(year + 1, 1, 10)))
-        total += len(rows)
+        total += scored
     progress("evaluation", len(every), len(every))
     return total
 
