@@ -144,21 +144,24 @@ class RowProblem:
 BATCH = 5000
 
 
+def scope_clauses(model: Any, where: dict[str, Any]) -> list[Any]:
+    """``column == value`` per item of *where* (``IN`` for a list of values, e.g. county ids)."""
+    c = model.__table__.c
+    return [c[name].in_(value) if isinstance(value, list | tuple) else c[name] == value
+            for name, value in where.items()]
+
+
 def iter_problems(batch: int | None = None, **where: Any) -> Iterator[RowProblem]:
     """Every evaluation and stipend row whose code does not match, in id order per table.
     *where* narrows the walk (``county_id=…``) for the export check. One statement per table
     whatever the number of rows (an export's statement count must not grow with the city); the
     rows are streamed *batch* at a time (a server-side cursor on PostgreSQL), so memory does not
     grow either."""
-    keyed = hmac.new(code_key(), digestmod=hashlib.sha256)
+    keyed = _keyed(code_key())
     for model, table in ((Evaluation, "evaluation"), (StipendLine, "stipend_line")):
         columns = [model.__table__.c[f] for f in FIELDS[table]]
         convert = _converters(model, table)
-        query = select(model.id, *columns, model.mac)
-        for name, value in where.items():  # a value, or a list of values (county ids)
-            column = model.__table__.c[name]
-            query = query.where(column.in_(value) if isinstance(value, list | tuple)
-                                else column == value)
+        query = select(model.id, *columns, model.mac).where(*scope_clauses(model, where))
         rows = db.session.execute(query.order_by(model.id)
                                   .execution_options(yield_per=batch or BATCH))
         try:

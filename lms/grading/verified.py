@@ -59,12 +59,8 @@ def fingerprints(**where: Any) -> dict[int, str]:
                                               c.mac), Text)
         digest = func.encode(func.sha256(func.convert_to(
             func.string_agg(row_text, aggregate_order_by(literal("\n"), c.id)), "UTF8")), "hex")
-        query = select(literal(n).label("part"), c.county_id, digest.label("fp")) \
-            .group_by(c.county_id)
-        for name, value in where.items():
-            query = query.where(c[name].in_(value) if isinstance(value, list | tuple)
-                                else c[name] == value)
-        parts.append(query)
+        parts.append(select(literal(n).label("part"), c.county_id, digest.label("fp"))
+                     .where(*integrity.scope_clauses(model, where)).group_by(c.county_id))
     found: dict[int, list[str]] = {}
     for part, county_id, fp in db.session.execute(union_all(*parts)):
         found.setdefault(county_id, ["", ""])[part] = fp
