@@ -229,3 +229,15 @@ def test_every_account_change_writes_an_entry_with_actor_and_object(client, worl
         assert e.actor_id == world.a_admin.id and e.object_type == "User" and e.object_id, action
         assert e.org_unit_id and e.ip and e.request_id, action
     assert audit.verify_chain() is None
+
+
+def test_a_long_list_or_map_is_shown_by_its_size(client, world, log):
+    """The fingerprints of an export's integrity check (one per county) would fill a phone."""
+    audit.record(None, "integrity.verified", None, now=utcnow(),
+                 counties={str(n): "ab" * 32 for n in range(151)}, walked=3)
+    audit.record(None, "integrity.verified", None, now=utcnow(), counties={"1": "cd" * 32})
+    db.session.commit()
+    client.login("auditor")
+    html = client.get("/admin/audit?action=integrity.verified").get_data(as_text=True)
+    assert "counties=（151 项，从略）" in html and "ab" * 32 not in html
+    assert "cd" * 32 in html and "walked=3" in html

@@ -105,5 +105,15 @@ def details(entry: audit.AuditEntry) -> list[tuple[str, str]]:
         return [("data", visible(entry.data))]
     if not isinstance(data, dict):
         return [("data", visible(entry.data))]
-    return [(visible(k), visible(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)))
-            for k, v in sorted(data.items())]
+    return [(visible(k), _shown(v)) for k, v in sorted(data.items())]
+
+
+#: A list or map of more items than this is shown by its size (e.g. the county → fingerprint map
+#: of ``integrity.verified``: 151 hashes at province scale would fill a phone screen).
+LONG_COLLECTION = 10
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | dict) and len(value) > LONG_COLLECTION:
+        return _("（%(n)s 项，从略）", n=len(value))
+    return visible(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
